@@ -1,0 +1,11 @@
+"""Azure Functions entry point: the FastAPI app behind one HTTP function, plus the other triggers.
+
+The host's own auth level is anonymous: the app checks its API key per route, so the behaviour is the
+same under `func start`, in Azure and under the local dev runner (uvicorn).
+"""
+
+import azure.functions as func
+
+from blueprints.api import create_api
+
+app = func.AsgiFunctionApp(app=create_api(), http_auth_level=func.AuthLevel.ANONYMOUS)

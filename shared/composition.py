@@ -1,0 +1,106 @@
+"""The one place that turns settings into adapters. Nothing else branches on local vs Azure."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from shared.cache.base import Cache
+from shared.flags.base import FlagSource
+from shared.settings import CacheBackend, FlagsBackend, Settings, StoreBackend, load_settings
+from shared.store.base import CallStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """The adapters one process uses, built once from settings and closed together."""
+
+    settings: Settings
+    store: CallStore
+    cache: Cache
+    flags: FlagSource
+
+    async def aclose(self) -> None:
+        for name, closer in (("store", self.store.close), ("cache", self.cache.close), ("flags", self.flags.close)):
+            try:
+                await closer()
+            except Exception:  # closing must go on with the others
+                log.exception("closing the %s failed", name)
+
+
+def build_store(settings: Settings) -> CallStore:
+    if settings.store_backend is StoreBackend.COSMOS:
+        from shared.store.cosmos import CosmosCallStore  # noqa: PLC0415 (Azure SDK only when used)
+
+        cosmos = settings.store.cosmos
+        assert cosmos.endpoint  # guaranteed by Settings validation
+        return CosmosCallStore(
+            cosmos.endpoint,
+            database=cosmos.database,
+            container=cosmos.container,
+            key=cosmos.key.get_secret_value() if cosmos.key else None,
+        )
+    from shared.store.sqlite import SqliteCallStore  # noqa: PLC0415
+
+    return SqliteCallStore(settings.store.sqlite.path, busy_timeout_ms=settings.store.sqlite.busy_timeout_ms)
+
+
+def build_cache(settings: Settings) -> Cache:
+    if settings.cache_backend is CacheBackend.REDIS:
+        from shared.cache.redis import RedisCache  # noqa: PLC0415
+
+        url = settings.cache.redis.url
+        assert url is not None  # guaranteed by Settings validation
+        return RedisCache(url.get_secret_value(), key_prefix=settings.cache.redis.key_prefix)
+    from shared.cache.memory import MemoryCache  # noqa: PLC0415
+
+    return MemoryCache()
+
+
+def build_flags(settings: Settings) -> FlagSource:
+    if settings.flags_backend is FlagsBackend.APPCONFIG:
+        from shared.flags.appconfig import AppConfigFlagSource  # noqa: PLC0415
+
+        appconfig = settings.flags.appconfig
+        return AppConfigFlagSource(
+            endpoint=appconfig.endpoint,
+            connection_string=(
+                appconfig.connection_string.get_secret_value() if appconfig.connection_string else None
+            ),
+            label=appconfig.label,
+            ttl_sec=settings.flags.ttl_sec,
+        )
+    from shared.flags.yaml_source import YamlFlagSource  # noqa: PLC0415
+
+    return YamlFlagSource(settings.flags.yaml_path, ttl_sec=settings.flags.ttl_sec)
+
+
+def build_services(settings: Settings | None = None) -> Services:
+    settings = settings or load_settings()
+    return Services(
+        settings=settings, store=build_store(settings), cache=build_cache(settings), flags=build_flags(settings)
+    )
+
+
+class ServicesHolder:
+    """Builds the services on first use (the Functions host gives no reliable start hook) and once only."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._settings = settings
+        self._services: Services | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> Services:
+        if self._services is None:
+            async with self._lock:
+                if self._services is None:
+                    self._services = build_services(self._settings)
+        return self._services
+
+    async def aclose(self) -> None:
+        if self._services is not None:
+            services, self._services = self._services, None
+            await services.aclose()

@@ -1,0 +1,41 @@
+"""The call document and its parts (one document per call)."""
+
+from shared.models.call import (
+    Call,
+    CallConnection,
+    CallDirection,
+    CallInitiate,
+    CallState,
+    Language,
+    LanguageSettings,
+    Message,
+    MessageAction,
+    NextAction,
+    NextActionKind,
+    Persona,
+    Reminder,
+    ReminderOwner,
+    Synthesis,
+    ToolCall,
+    TurnLatency,
+)
+
+__all__ = [
+    "Call",
+    "CallConnection",
+    "CallDirection",
+    "CallInitiate",
+    "CallState",
+    "Language",
+    "LanguageSettings",
+    "Message",
+    "MessageAction",
+    "NextAction",
+    "NextActionKind",
+    "Persona",
+    "Reminder",
+    "ReminderOwner",
+    "Synthesis",
+    "ToolCall",
+    "TurnLatency",
+]

@@ -1,0 +1,241 @@
+"""The call document: one JSON document per call, partitioned by the caller's phone number."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated
+from uuid import UUID, uuid4
+
+import phonenumbers
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from shared.claim.schema import DEFAULT_CLAIM_SCHEMA, ClaimField
+
+MAX_MESSAGE_CHARS = 20_000
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _e164(value: str) -> str:
+    """A phone number already in E.164 form (`+` and digits, a possible number for its country)."""
+    try:
+        parsed = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"{value!r} is not an E.164 phone number such as +33612345678") from exc
+    formatted = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if formatted != value or not phonenumbers.is_possible_number(parsed):
+        raise ValueError(f"{value!r} is not an E.164 phone number such as +33612345678")
+    return value
+
+
+E164 = Annotated[str, AfterValidator(_e164)]
+ShortCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}-[A-Z]{2}$", examples=["en-US", "fr-FR"])]
+
+
+class CallDirection(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class CallState(StrEnum):
+    CREATED = "created"
+    CONNECTED = "connected"
+    TRANSFERRING = "transferring"
+    DISCONNECTED = "disconnected"
+
+
+class Persona(StrEnum):
+    HUMAN = "human"
+    ASSISTANT = "assistant"
+    TOOL = "tool"
+
+
+class MessageAction(StrEnum):
+    TALK = "talk"
+    CALL = "call"
+    HANGUP = "hangup"
+    SMS = "sms"
+    TRANSFER = "transfer"
+
+
+class MessageStyle(StrEnum):
+    NONE = "none"
+    CHEERFUL = "cheerful"
+    SAD = "sad"
+
+
+class ReminderOwner(StrEnum):
+    ASSISTANT = "assistant"
+    CUSTOMER = "customer"
+    AGENT = "agent"
+
+
+class Satisfaction(StrEnum):
+    UNKNOWN = "unknown"
+    TERRIBLE = "terrible"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class NextActionKind(StrEnum):
+    CASE_CLOSED = "case_closed"
+    COMMERCIAL_OFFER = "commercial_offer"
+    CUSTOMER_WILL_SEND_INFO = "customer_will_send_info"
+    REQUIRES_EXPERTISE = "requires_expertise"
+    REQUIRES_HUMAN_AGENT = "requires_human_agent"
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Language(_Part):
+    short_code: ShortCode
+    voice: str = Field(min_length=1, max_length=100)
+    pronunciations_en: list[Annotated[str, Field(max_length=50)]] = Field(default_factory=list, max_length=10)
+
+
+DEFAULT_LANGUAGES = [
+    Language(short_code="en-US", voice="en-US-AvaMultilingualNeural", pronunciations_en=["English"]),
+    Language(short_code="fr-FR", voice="fr-FR-DeniseNeural", pronunciations_en=["French", "Français"]),
+]
+
+
+class LanguageSettings(_Part):
+    default_short_code: ShortCode = "en-US"
+    availables: list[Language] = Field(
+        default_factory=lambda: [lang.model_copy() for lang in DEFAULT_LANGUAGES], min_length=1, max_length=10
+    )
+
+    @field_validator("availables")
+    @classmethod
+    def _unique_codes(cls, value: list[Language]) -> list[Language]:
+        codes = [lang.short_code for lang in value]
+        if len(set(codes)) != len(codes):
+            raise ValueError("each language short_code must appear once")
+        return value
+
+
+class CallInitiate(_Part):
+    """What the company asked for: who the bot is, its task and the claim to fill."""
+
+    bot_company: str = Field(default="Contoso", min_length=1, max_length=100)
+    bot_name: str = Field(default="Amélie", min_length=1, max_length=50)
+    task: str = Field(
+        default=(
+            "Help the customer with their insurance claim: gather what happened, when and where, "
+            "and how to reach them."
+        ),
+        min_length=1,
+        max_length=4000,
+    )
+    agent_phone_number: E164 | None = None
+    lang: LanguageSettings = Field(default_factory=LanguageSettings)
+    claim: list[ClaimField] = Field(
+        default_factory=lambda: [field.model_copy() for field in DEFAULT_CLAIM_SCHEMA.root], max_length=20
+    )
+
+
+class CallConnection(_Part):
+    call_connection_id: str | None = None
+    server_call_id: str | None = None
+    correlation_id: str | None = None
+    state: CallState = CallState.CREATED
+
+
+class ToolCall(_Part):
+    id: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=100)
+    arguments: str = Field(default="{}", max_length=MAX_MESSAGE_CHARS, description="JSON text")
+    result: str | None = Field(default=None, max_length=MAX_MESSAGE_CHARS)
+
+
+class Message(_Part):
+    created_at: datetime = Field(default_factory=utc_now)
+    persona: Persona
+    action: MessageAction = MessageAction.TALK
+    content: str = Field(default="", max_length=MAX_MESSAGE_CHARS)
+    style: MessageStyle = MessageStyle.NONE
+    lang_short_code: str | None = None
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+
+
+class Reminder(_Part):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=2000)
+    due_date_time: datetime
+    owner: ReminderOwner = ReminderOwner.ASSISTANT
+    created_at: datetime = Field(default_factory=utc_now)
+
+
+class Synthesis(_Part):
+    short: str = Field(max_length=500)
+    long: str = Field(max_length=5000)
+    satisfaction: Satisfaction = Satisfaction.UNKNOWN
+    improvement_suggestions: str = Field(default="", max_length=5000)
+
+
+class NextAction(_Part):
+    action: NextActionKind
+    justification: str = Field(max_length=2000)
+
+
+class TurnLatency(_Part):
+    """One conversational turn, times in milliseconds after the end of the caller's speech."""
+
+    started_at: datetime = Field(default_factory=utc_now)
+    stt_final_ms: float | None = None
+    llm_first_token_ms: float | None = None
+    first_sentence_ms: float | None = None
+    tts_first_audio_ms: float | None = None
+    first_frame_out_ms: float | None = None
+
+
+class Call(_Part):
+    call_id: UUID = Field(default_factory=uuid4)
+    created_at: datetime = Field(default_factory=utc_now)
+    updated_at: datetime = Field(default_factory=utc_now)
+    direction: CallDirection = CallDirection.OUTBOUND
+    caller_phone: E164
+    bot_phone: E164 | None = None
+    initiate: CallInitiate = Field(default_factory=CallInitiate)
+    lang_short_code: str | None = None
+    connection: CallConnection = Field(default_factory=CallConnection)
+    claim: dict[str, str | None] = Field(default_factory=dict)
+    archived_claims: list[dict[str, str | None]] = Field(default_factory=list)
+    messages: list[Message] = Field(default_factory=list)
+    reminders: list[Reminder] = Field(default_factory=list)
+    synthesis: Synthesis | None = None
+    next: NextAction | None = None
+    recording_url: str | None = None
+    turns: list[TurnLatency] = Field(default_factory=list)
+    etag: str | None = Field(default=None, description="set by the store; stale etags are refused")
+
+    @field_validator("created_at", "updated_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    @property
+    def current_lang(self) -> str:
+        return self.lang_short_code or self.initiate.lang.default_short_code
+
+    def touch(self) -> None:
+        self.updated_at = utc_now()
+
+    def upsert_reminder(self, reminder: Reminder) -> bool:
+        """Add the reminder, or replace the one with the same title. True when it was new."""
+        for index, existing in enumerate(self.reminders):
+            if existing.title.casefold() == reminder.title.casefold():
+                self.reminders[index] = reminder
+                return False
+        self.reminders.append(reminder)
+        return True
+
+    def document(self) -> dict[str, object]:
+        """The JSON-ready document the stores persist (without the store-managed etag)."""
+        return self.model_dump(mode="json", exclude={"etag"})

@@ -1,0 +1,241 @@
+"""Process settings: environment variables, `local.settings.json` and an optional `config.yaml`.
+
+Precedence, highest first: explicit arguments, environment variables, the `Values` of
+`local.settings.json` (what the Functions host would export), `config.yaml`, defaults.
+Nested fields use `__` in variable names: `STORE__COSMOS__ENDPOINT`, `LLM__FAST__ENDPOINT`.
+
+`load_settings()` validates everything at once and raises `SettingsError` whose message lists every
+problem next to the variable to set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+ENV_NESTED_DELIMITER = "__"
+
+
+class Mode(StrEnum):
+    """Which adapters the composition module picks: embedded local stand-ins or Azure services."""
+
+    LOCAL = "local"
+    AZURE = "azure"
+
+
+class StoreBackend(StrEnum):
+    SQLITE = "sqlite"
+    COSMOS = "cosmos"
+
+
+class CacheBackend(StrEnum):
+    MEMORY = "memory"
+    REDIS = "redis"
+
+
+class FlagsBackend(StrEnum):
+    YAML = "yaml"
+    APPCONFIG = "appconfig"
+
+
+class SqliteSettings(BaseModel):
+    path: Path = Path(".data/calls.sqlite3")
+    busy_timeout_ms: int = Field(default=10_000, ge=0)
+
+
+class CosmosSettings(BaseModel):
+    endpoint: str | None = None
+    key: SecretStr | None = Field(default=None, description="empty: use Entra ID (DefaultAzureCredential)")
+    database: str = "call-center-ai"
+    container: str = "calls"
+
+
+class StoreSettings(BaseModel):
+    backend: StoreBackend | None = Field(default=None, description="default: sqlite (local), cosmos (azure)")
+    sqlite: SqliteSettings = SqliteSettings()
+    cosmos: CosmosSettings = CosmosSettings()
+
+
+class RedisSettings(BaseModel):
+    url: SecretStr | None = Field(default=None, description="redis:// or rediss:// URL, password included")
+    key_prefix: str = "cca:"
+
+
+class CacheSettings(BaseModel):
+    backend: CacheBackend | None = Field(default=None, description="default: memory (local), redis (azure)")
+    redis: RedisSettings = RedisSettings()
+
+
+class AppConfigSettings(BaseModel):
+    endpoint: str | None = None
+    connection_string: SecretStr | None = None
+    label: str | None = None
+
+
+class FlagsSettings(BaseModel):
+    backend: FlagsBackend | None = Field(default=None, description="default: yaml (local), appconfig (azure)")
+    yaml_path: Path | None = Path("flags.yaml")
+    ttl_sec: float = Field(default=60, gt=0)
+    appconfig: AppConfigSettings = AppConfigSettings()
+
+
+class LlmModelSettings(BaseModel):
+    """One chat model: Azure OpenAI (`endpoint` + `deployment`) or any OpenAI-compatible `base_url`."""
+
+    endpoint: str | None = Field(default=None, description="Azure OpenAI endpoint")
+    base_url: str | None = Field(default=None, description="OpenAI-compatible base URL (OpenAI, Ollama...)")
+    api_key: SecretStr | None = None
+    deployment: str | None = None
+    model: str = "gpt-4.1-nano"
+    api_version: str = "2024-10-21"
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.endpoint or self.base_url)
+
+
+class LlmSettings(BaseModel):
+    fast: LlmModelSettings = LlmModelSettings()
+    slow: LlmModelSettings = LlmModelSettings(model="gpt-4.1")
+
+
+class ConversationSettings(BaseModel):
+    default_region: str = Field(default="FR", pattern=r"^[A-Z]{2}$", description="for national numbers")
+    timezone: str = "Europe/Paris"
+
+
+class ApiSettings(BaseModel):
+    key: SecretStr | None = Field(default=None, description="x-functions-key expected by protected routes")
+    public_url: str = "http://127.0.0.1:7071"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+        env_ignore_empty=True,
+        extra="ignore",
+        yaml_file="config.yaml",
+    )
+
+    mode: Mode = Mode.LOCAL
+    api: ApiSettings = ApiSettings()
+    store: StoreSettings = StoreSettings()
+    cache: CacheSettings = CacheSettings()
+    flags: FlagsSettings = FlagsSettings()
+    llm: LlmSettings = LlmSettings()
+    conversation: ConversationSettings = ConversationSettings()
+
+    @property
+    def store_backend(self) -> StoreBackend:
+        return self.store.backend or (StoreBackend.COSMOS if self.mode is Mode.AZURE else StoreBackend.SQLITE)
+
+    @property
+    def cache_backend(self) -> CacheBackend:
+        return self.cache.backend or (CacheBackend.REDIS if self.mode is Mode.AZURE else CacheBackend.MEMORY)
+
+    @property
+    def flags_backend(self) -> FlagsBackend:
+        return self.flags.backend or (
+            FlagsBackend.APPCONFIG if self.mode is Mode.AZURE else FlagsBackend.YAML
+        )
+
+    @model_validator(mode="after")
+    def _chosen_adapters_are_configured(self) -> Settings:
+        """Collect every missing setting of the chosen adapters into one error."""
+        missing: list[str] = []
+        if self.store_backend is StoreBackend.COSMOS and not self.store.cosmos.endpoint:
+            missing.append("STORE__COSMOS__ENDPOINT: required by the cosmos store")
+        if self.cache_backend is CacheBackend.REDIS and not self.cache.redis.url:
+            missing.append("CACHE__REDIS__URL: required by the redis cache")
+        if self.flags_backend is FlagsBackend.APPCONFIG and not (
+            self.flags.appconfig.endpoint or self.flags.appconfig.connection_string
+        ):
+            missing.append(
+                "FLAGS__APPCONFIG__ENDPOINT (or FLAGS__APPCONFIG__CONNECTION_STRING): "
+                "required by the appconfig flags"
+            )
+        if self.mode is Mode.AZURE and not self.api.key:
+            missing.append("API__KEY: required in azure mode to protect the API")
+        if missing:
+            raise ValueError("; ".join(missing))
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            LocalSettingsJsonSource(settings_cls),
+            YamlConfigSettingsSource(settings_cls),
+        )
+
+
+class LocalSettingsJsonSource(EnvSettingsSource):
+    """The `Values` of `local.settings.json`, read with the same `__` nesting as environment variables.
+
+    The Azure Functions host exports these as environment variables; the local dev runner and the
+    CLI read them the same way so one file configures every process.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path | None = None) -> None:
+        self._path = path or Path(os.environ.get("LOCAL_SETTINGS_PATH", "local.settings.json"))
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> dict[str, str | None]:
+        if not self._path.is_file():
+            return {}
+        try:
+            document = json.loads(self._path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SettingsError([f"{self._path}: not readable JSON ({exc})"]) from exc
+        values = document.get("Values", {}) if isinstance(document, dict) else {}
+        if not isinstance(values, dict):
+            raise SettingsError([f"{self._path}: 'Values' must be an object"])
+        return {str(k).lower(): None if v is None else str(v) for k, v in values.items()}
+
+
+class SettingsError(RuntimeError):
+    """Every settings problem at once, each with the variable to set."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid settings ({len(problems)} problem(s)):\n{lines}")
+
+
+def _variable_name(loc: tuple[int | str, ...]) -> str:
+    return ENV_NESTED_DELIMITER.join(str(part) for part in loc).upper()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build and validate the settings, or raise one `SettingsError` listing every problem."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems: list[str] = []
+        for error in exc.errors():
+            if error["type"] == "value_error" and not error["loc"]:
+                message = str(error["msg"]).removeprefix("Value error, ")
+                problems.extend(message.split("; "))
+            else:
+                problems.append(f"{_variable_name(error['loc'])}: {error['msg']} (got {error['input']!r})")
+        raise SettingsError(problems) from None

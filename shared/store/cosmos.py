@@ -1,0 +1,191 @@
+"""Cosmos DB conversation store (`azure-cosmos` async), partition key `/caller_phone`.
+
+Optimistic concurrency uses the document's `_etag` with `If-Match`; a 412 becomes ConflictError.
+Listing uses Cosmos continuation tokens as cursors. Sort keys are stored as fixed-format UTC text
+(`created_sort`, `updated_sort`) so that text order is time order.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from azure.core import MatchConditions
+from azure.core.credentials_async import AsyncTokenCredential
+from azure.cosmos import exceptions
+from azure.cosmos.aio import ContainerProxy, CosmosClient
+
+from shared.models import Call
+from shared.store.base import ConflictError, Page, StoreError, clamp_limit
+
+_EXTRA_FIELDS = ("id", "created_sort", "updated_sort")
+
+
+def _sortable(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _to_document(call: Call) -> dict[str, Any]:
+    document: dict[str, Any] = call.document()
+    document["id"] = str(call.call_id)
+    document["created_sort"] = _sortable(call.created_at)
+    document["updated_sort"] = _sortable(call.updated_at)
+    return document
+
+
+def _from_document(document: dict[str, Any]) -> Call:
+    etag = document.get("_etag")
+    fields = {k: v for k, v in document.items() if not k.startswith("_") and k not in _EXTRA_FIELDS}
+    call = Call.model_validate(fields)
+    call.etag = etag
+    return call
+
+
+class CosmosCallStore:
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        database: str,
+        container: str,
+        key: str | None = None,
+        credential: AsyncTokenCredential | None = None,
+    ) -> None:
+        auth: str | AsyncTokenCredential
+        if key:
+            auth = key
+        elif credential is not None:
+            auth = credential
+        else:
+            from azure.identity.aio import DefaultAzureCredential  # noqa: PLC0415 (only in Entra ID mode)
+
+            auth = credential = DefaultAzureCredential()
+        self._credential = credential
+        self._client = CosmosClient(endpoint, credential=auth)
+        self._container: ContainerProxy = self._client.get_database_client(database).get_container_client(
+            container
+        )
+        self._endpoint = endpoint
+
+    def _error(self, exc: Exception) -> StoreError:
+        return StoreError(f"cosmos store {self._endpoint}: {exc}")
+
+    async def get(self, call_id: UUID, *, caller_phone: str | None = None) -> Call | None:
+        try:
+            if caller_phone is not None:
+                return _from_document(await self._container.read_item(str(call_id), partition_key=caller_phone))
+            query = self._container.query_items(
+                "SELECT * FROM c WHERE c.id = @id", parameters=[{"name": "@id", "value": str(call_id)}]
+            )
+            async for document in query:
+                return _from_document(document)
+            return None
+        except exceptions.CosmosResourceNotFoundError:
+            return None
+        except exceptions.CosmosHttpResponseError as exc:
+            raise self._error(exc) from exc
+
+    async def create(self, call: Call) -> Call:
+        try:
+            return _from_document(await self._container.create_item(_to_document(call)))
+        except exceptions.CosmosResourceExistsError as exc:
+            raise ConflictError(f"call {call.call_id} already exists") from exc
+        except exceptions.CosmosHttpResponseError as exc:
+            raise self._error(exc) from exc
+
+    async def replace(self, call: Call) -> Call:
+        if call.etag is None:
+            raise ConflictError(f"call {call.call_id}: replace needs the etag read with the call")
+        try:
+            document = await self._container.replace_item(
+                str(call.call_id),
+                _to_document(call),
+                etag=call.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except (exceptions.CosmosAccessConditionFailedError, exceptions.CosmosResourceNotFoundError) as exc:
+            raise ConflictError(f"call {call.call_id}: stale etag or deleted (someone else wrote first)") from exc
+        except exceptions.CosmosHttpResponseError as exc:
+            raise self._error(exc) from exc
+        return _from_document(document)
+
+    async def find_resumable(self, caller_phone: str, *, within: timedelta, now: datetime) -> Call | None:
+        page = await self._query(
+            "SELECT TOP 1 * FROM c WHERE c.caller_phone = @phone AND c.updated_sort >= @since"
+            " ORDER BY c.updated_sort DESC",
+            {"@phone": caller_phone, "@since": _sortable(now - within)},
+            partition_key=caller_phone,
+            limit=1,
+            cursor=None,
+        )
+        return page.items[0] if page.items else None
+
+    async def list_by_phone(self, caller_phone: str, *, limit: int = 20, cursor: str | None = None) -> Page:
+        return await self._query(
+            "SELECT * FROM c WHERE c.caller_phone = @phone ORDER BY c.created_sort DESC",
+            {"@phone": caller_phone},
+            partition_key=caller_phone,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    async def list_by_date(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> Page:
+        clauses = ["true"]
+        parameters: dict[str, str] = {}
+        if since is not None:
+            clauses.append("c.created_sort >= @since")
+            parameters["@since"] = _sortable(since)
+        if until is not None:
+            clauses.append("c.created_sort < @until")
+            parameters["@until"] = _sortable(until)
+        return await self._query(
+            f"SELECT * FROM c WHERE {' AND '.join(clauses)} ORDER BY c.created_sort DESC",  # noqa: S608
+            parameters,
+            partition_key=None,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    async def _query(
+        self,
+        query: str,
+        parameters: dict[str, str],
+        *,
+        partition_key: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page:
+        size = clamp_limit(limit)
+        options: dict[str, Any] = {"max_item_count": size}
+        if partition_key is not None:
+            options["partition_key"] = partition_key
+        try:
+            items = self._container.query_items(
+                query, parameters=[{"name": k, "value": v} for k, v in parameters.items()], **options
+            )
+            pages = items.by_page(cursor)
+            async for page in pages:
+                calls = [_from_document(document) async for document in page]
+                return Page(items=calls, next_cursor=getattr(pages, "continuation_token", None))
+        except exceptions.CosmosHttpResponseError as exc:
+            raise self._error(exc) from exc
+        return Page(items=[])
+
+    async def ping(self) -> None:
+        try:
+            await self._container.read()
+        except exceptions.CosmosHttpResponseError as exc:
+            raise self._error(exc) from exc
+
+    async def close(self) -> None:
+        await self._client.close()
+        if self._credential is not None and hasattr(self._credential, "close"):
+            await self._credential.close()

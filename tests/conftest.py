@@ -1,0 +1,24 @@
+"""Test-wide setup: no hub downloads, no stray settings from the developer's machine."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+_SETTING_PREFIXES = ("MODE", "API__", "STORE__", "CACHE__", "FLAGS__", "LLM__", "CONVERSATION__")
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Each test starts from the defaults: no settings variables, no local.settings.json, no config.yaml."""
+    for name in list(os.environ):
+        if name.startswith(_SETTING_PREFIXES):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("LOCAL_SETTINGS_PATH", str(tmp_path / "absent-local.settings.json"))
+    monkeypatch.chdir(tmp_path)
+    yield

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from shared.settings import (
+    CacheBackend,
+    FlagsBackend,
+    Mode,
+    StoreBackend,
+    SettingsError,
+    load_settings,
+)
+
+
+def test_defaults_are_the_embedded_local_adapters() -> None:
+    settings = load_settings()
+    assert settings.mode is Mode.LOCAL
+    assert settings.store_backend is StoreBackend.SQLITE
+    assert settings.cache_backend is CacheBackend.MEMORY
+    assert settings.flags_backend is FlagsBackend.YAML
+    assert not settings.llm.fast.configured
+
+
+def test_environment_variables_nest_with_double_underscore(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLM__FAST__ENDPOINT", "https://example.openai.azure.com")
+    monkeypatch.setenv("LLM__FAST__API_KEY", "secret-value")
+    monkeypatch.setenv("STORE__SQLITE__BUSY_TIMEOUT_MS", "2500")
+    settings = load_settings()
+    assert settings.llm.fast.endpoint == "https://example.openai.azure.com"
+    assert settings.llm.fast.api_key is not None
+    assert settings.llm.fast.api_key.get_secret_value() == "secret-value"
+    assert "secret-value" not in settings.model_dump_json()
+    assert settings.store.sqlite.busy_timeout_ms == 2500
+
+
+def test_local_settings_json_values_are_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    path = tmp_path / "local.settings.json"
+    path.write_text(
+        json.dumps({"IsEncrypted": False, "Values": {"FUNCTIONS_WORKER_RUNTIME": "python", "CACHE__BACKEND": "redis",
+                                                      "CACHE__REDIS__URL": "redis://127.0.0.1:6390/0"}})
+    )
+    monkeypatch.setenv("LOCAL_SETTINGS_PATH", str(path))
+    settings = load_settings()
+    assert settings.cache_backend is CacheBackend.REDIS
+    assert settings.cache.redis.url is not None
+    assert settings.cache.redis.url.get_secret_value() == "redis://127.0.0.1:6390/0"
+
+
+def test_environment_wins_over_local_settings_json_which_wins_over_config_yaml(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "config.yaml").write_text("conversation:\n  timezone: America/New_York\n  default_region: US\n"
+                                          "llm:\n  fast:\n    model: from-yaml\n")
+    path = tmp_path / "local.settings.json"
+    path.write_text(json.dumps({"Values": {"CONVERSATION__DEFAULT_REGION": "BE", "LLM__FAST__MODEL": "from-json"}}))
+    monkeypatch.setenv("LOCAL_SETTINGS_PATH", str(path))
+    monkeypatch.setenv("LLM__FAST__MODEL", "from-env")
+    settings = load_settings()
+    assert settings.llm.fast.model == "from-env"
+    assert settings.conversation.default_region == "BE"
+    assert settings.conversation.timezone == "America/New_York"
+
+
+def test_empty_values_fall_back_to_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLM__FAST__BASE_URL", "")
+    assert load_settings().llm.fast.base_url is None
+
+
+def test_azure_mode_lists_every_missing_setting_with_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODE", "azure")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    for variable in ("STORE__COSMOS__ENDPOINT", "CACHE__REDIS__URL", "FLAGS__APPCONFIG__ENDPOINT", "API__KEY"):
+        assert variable in message
+    assert len(caught.value.problems) == 4
+
+
+def test_invalid_values_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STORE__SQLITE__BUSY_TIMEOUT_MS", "soon")
+    monkeypatch.setenv("MODE", "cloudy")
+    monkeypatch.setenv("CONVERSATION__DEFAULT_REGION", "france")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "STORE__SQLITE__BUSY_TIMEOUT_MS" in message and "'soon'" in message
+    assert "MODE" in message and "CONVERSATION__DEFAULT_REGION" in message
+    assert len(caught.value.problems) == 3
+
+
+def test_broken_local_settings_json_is_a_settings_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    path = tmp_path / "local.settings.json"
+    path.write_text("{ not json")
+    monkeypatch.setenv("LOCAL_SETTINGS_PATH", str(path))
+    with pytest.raises(SettingsError, match=r"local\.settings\.json"):
+        load_settings()
+
+
+def test_example_local_settings_file_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    example = Path(__file__).resolve().parents[1] / "local.settings.example.json"
+    monkeypatch.setenv("LOCAL_SETTINGS_PATH", str(example))
+    settings = load_settings()
+    assert settings.mode is Mode.LOCAL
+    assert settings.api.key is not None
+
+
+def test_per_port_backend_overrides_the_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CACHE__BACKEND", "redis")
+    with pytest.raises(SettingsError, match="CACHE__REDIS__URL"):
+        load_settings()
