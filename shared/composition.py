@@ -24,7 +24,11 @@ class Services:
     flags: FlagSource
 
     async def aclose(self) -> None:
-        for name, closer in (("store", self.store.close), ("cache", self.cache.close), ("flags", self.flags.close)):
+        for name, closer in (
+            ("store", self.store.close),
+            ("cache", self.cache.close),
+            ("flags", self.flags.close),
+        ):
             try:
                 await closer()
             except Exception:  # closing must go on with the others
@@ -81,7 +85,10 @@ def build_flags(settings: Settings) -> FlagSource:
 def build_services(settings: Settings | None = None) -> Services:
     settings = settings or load_settings()
     return Services(
-        settings=settings, store=build_store(settings), cache=build_cache(settings), flags=build_flags(settings)
+        settings=settings,
+        store=build_store(settings),
+        cache=build_cache(settings),
+        flags=build_flags(settings),
     )
 
 

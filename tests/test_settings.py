@@ -9,8 +9,8 @@ from shared.settings import (
     CacheBackend,
     FlagsBackend,
     Mode,
-    StoreBackend,
     SettingsError,
+    StoreBackend,
     load_settings,
 )
 
@@ -39,8 +39,16 @@ def test_environment_variables_nest_with_double_underscore(monkeypatch: pytest.M
 def test_local_settings_json_values_are_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     path = tmp_path / "local.settings.json"
     path.write_text(
-        json.dumps({"IsEncrypted": False, "Values": {"FUNCTIONS_WORKER_RUNTIME": "python", "CACHE__BACKEND": "redis",
-                                                      "CACHE__REDIS__URL": "redis://127.0.0.1:6390/0"}})
+        json.dumps(
+            {
+                "IsEncrypted": False,
+                "Values": {
+                    "FUNCTIONS_WORKER_RUNTIME": "python",
+                    "CACHE__BACKEND": "redis",
+                    "CACHE__REDIS__URL": "redis://127.0.0.1:6390/0",
+                },
+            }
+        )
     )
     monkeypatch.setenv("LOCAL_SETTINGS_PATH", str(path))
     settings = load_settings()
@@ -52,10 +60,14 @@ def test_local_settings_json_values_are_read(monkeypatch: pytest.MonkeyPatch, tm
 def test_environment_wins_over_local_settings_json_which_wins_over_config_yaml(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    (tmp_path / "config.yaml").write_text("conversation:\n  timezone: America/New_York\n  default_region: US\n"
-                                          "llm:\n  fast:\n    model: from-yaml\n")
+    (tmp_path / "config.yaml").write_text(
+        "conversation:\n  timezone: America/New_York\n  default_region: US\n"
+        "llm:\n  fast:\n    model: from-yaml\n"
+    )
     path = tmp_path / "local.settings.json"
-    path.write_text(json.dumps({"Values": {"CONVERSATION__DEFAULT_REGION": "BE", "LLM__FAST__MODEL": "from-json"}}))
+    path.write_text(
+        json.dumps({"Values": {"CONVERSATION__DEFAULT_REGION": "BE", "LLM__FAST__MODEL": "from-json"}})
+    )
     monkeypatch.setenv("LOCAL_SETTINGS_PATH", str(path))
     monkeypatch.setenv("LLM__FAST__MODEL", "from-env")
     settings = load_settings()
@@ -74,7 +86,12 @@ def test_azure_mode_lists_every_missing_setting_with_its_variable(monkeypatch: p
     with pytest.raises(SettingsError) as caught:
         load_settings()
     message = str(caught.value)
-    for variable in ("STORE__COSMOS__ENDPOINT", "CACHE__REDIS__URL", "FLAGS__APPCONFIG__ENDPOINT", "API__KEY"):
+    for variable in (
+        "STORE__COSMOS__ENDPOINT",
+        "CACHE__REDIS__URL",
+        "FLAGS__APPCONFIG__ENDPOINT",
+        "API__KEY",
+    ):
         assert variable in message
     assert len(caught.value.problems) == 4
 
@@ -91,7 +108,9 @@ def test_invalid_values_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> No
     assert len(caught.value.problems) == 3
 
 
-def test_broken_local_settings_json_is_a_settings_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_broken_local_settings_json_is_a_settings_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     path = tmp_path / "local.settings.json"
     path.write_text("{ not json")
     monkeypatch.setenv("LOCAL_SETTINGS_PATH", str(path))

@@ -18,9 +18,7 @@ def new_owner_token() -> bytes:
 
 
 @asynccontextmanager
-async def lease(
-    cache: Cache, key: str, *, ttl_sec: float, owner: bytes | None = None
-) -> AsyncIterator[bool]:
+async def lease(cache: Cache, key: str, *, ttl_sec: float, owner: bytes | None = None) -> AsyncIterator[bool]:
     """Try to take the lease ``key`` for ``ttl_sec`` seconds; yield whether it was acquired.
 
     Never blocks waiting for the lease. On exit the lease is released only if it is still
@@ -38,5 +36,5 @@ async def lease(
         if acquired:
             try:
                 await cache.release(key, token)
-            except CacheError:
-                logger.warning("could not release lease %r; it will expire after its TTL", key)
+            except CacheError as exc:
+                logger.warning("could not release lease %r (it will expire after its TTL): %s", key, exc)

@@ -34,9 +34,7 @@ class MemoryCache:
     written least recently.
     """
 
-    def __init__(
-        self, *, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, *, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
         if max_entries < 1:
             raise ValueError(f"max_entries must be at least 1, got {max_entries}")
         self._max_entries = max_entries
@@ -149,9 +147,7 @@ class MemoryCache:
         heapq.heappush(self._expiries, (expires_at, key))
         if len(self._expiries) > 2 * self._max_entries + 64:
             # Too many stale records (keys rewritten or deleted): rebuild from live data.
-            self._expiries = [
-                (e.expires_at, k) for k, e in self._entries.items() if e.expires_at is not None
-            ]
+            self._expiries = [(e.expires_at, k) for k, e in self._entries.items() if e.expires_at is not None]
             heapq.heapify(self._expiries)
 
     def _purge_expired(self, now: float) -> None:

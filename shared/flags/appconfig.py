@@ -97,7 +97,7 @@ class AppConfigFlagSource:
         self._startup_timeout = startup_timeout_sec
         self._clock = clock
         self._loader = loader
-        self._owned_credential: Any = None
+        self._owned_credential: TokenCredential | None = None
         self._provider: FlagProvider | None = None
         self._snapshot: FeatureFlags | None = None
         self._last_raw: dict[str, object] | None = None
@@ -180,7 +180,7 @@ class AppConfigFlagSource:
             ]
         if self._connection_string is not None:
             return self._loader(connection_string=self._connection_string, **options)
-        credential = self._credential
+        credential = self._credential or self._owned_credential  # reuse ours after a failed start
         if credential is None:
             from azure.identity import DefaultAzureCredential  # noqa: PLC0415 - only when needed
 

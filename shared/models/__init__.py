@@ -1,6 +1,7 @@
 """The call document and its parts (one document per call)."""
 
 from shared.models.call import (
+    AgentKind,
     Call,
     CallConnection,
     CallDirection,
@@ -10,17 +11,20 @@ from shared.models.call import (
     LanguageSettings,
     Message,
     MessageAction,
+    MessageStyle,
     NextAction,
     NextActionKind,
     Persona,
     Reminder,
     ReminderOwner,
+    Satisfaction,
     Synthesis,
     ToolCall,
     TurnLatency,
 )
 
 __all__ = [
+    "AgentKind",
     "Call",
     "CallConnection",
     "CallDirection",
@@ -30,11 +34,13 @@ __all__ = [
     "LanguageSettings",
     "Message",
     "MessageAction",
+    "MessageStyle",
     "NextAction",
     "NextActionKind",
     "Persona",
     "Reminder",
     "ReminderOwner",
+    "Satisfaction",
     "Synthesis",
     "ToolCall",
     "TurnLatency",

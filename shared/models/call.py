@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 import phonenumbers
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from shared.claim.schema import DEFAULT_CLAIM_SCHEMA, ClaimField
+from shared.claim.schema import DEFAULT_CLAIM_SCHEMA, ClaimField, ClaimSchema
 
 MAX_MESSAGE_CHARS = 20_000
 
@@ -71,6 +71,13 @@ class ReminderOwner(StrEnum):
     ASSISTANT = "assistant"
     CUSTOMER = "customer"
     AGENT = "agent"
+
+
+class AgentKind(StrEnum):
+    """Who drives the conversation: the LLM agent, or the form-filling agent (offline or fallback)."""
+
+    LLM = "llm"
+    FORM = "form"
 
 
 class Satisfaction(StrEnum):
@@ -139,6 +146,15 @@ class CallInitiate(_Part):
         default_factory=lambda: [field.model_copy() for field in DEFAULT_CLAIM_SCHEMA.root], max_length=20
     )
 
+    @field_validator("claim")
+    @classmethod
+    def _valid_schema(cls, value: list[ClaimField]) -> list[ClaimField]:
+        return list(ClaimSchema.model_validate(value).root)  # unique names, bounded count, reserved names
+
+    @property
+    def claim_schema(self) -> ClaimSchema:
+        return ClaimSchema.model_validate(self.claim)
+
 
 class CallConnection(_Part):
     call_connection_id: str | None = None
@@ -204,6 +220,9 @@ class Call(_Part):
     bot_phone: E164 | None = None
     initiate: CallInitiate = Field(default_factory=CallInitiate)
     lang_short_code: str | None = None
+    agent: AgentKind | None = Field(default=None, description="set when the conversation starts")
+    agent_fallback_reason: str | None = None
+    voice_speed: float = Field(default=1.0, ge=0.5, le=2.0)
     connection: CallConnection = Field(default_factory=CallConnection)
     claim: dict[str, str | None] = Field(default_factory=dict)
     archived_claims: list[dict[str, str | None]] = Field(default_factory=list)

@@ -58,7 +58,11 @@ class CallStore(Protocol):
         ...
 
     async def list_by_date(
-        self, *, since: datetime | None = None, until: datetime | None = None, limit: int = 20,
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 20,
         cursor: str | None = None,
     ) -> Page:
         """All calls created in [since, until), newest first."""

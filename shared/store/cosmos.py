@@ -74,7 +74,9 @@ class CosmosCallStore:
     async def get(self, call_id: UUID, *, caller_phone: str | None = None) -> Call | None:
         try:
             if caller_phone is not None:
-                return _from_document(await self._container.read_item(str(call_id), partition_key=caller_phone))
+                return _from_document(
+                    await self._container.read_item(str(call_id), partition_key=caller_phone)
+                )
             query = self._container.query_items(
                 "SELECT * FROM c WHERE c.id = @id", parameters=[{"name": "@id", "value": str(call_id)}]
             )
@@ -105,7 +107,9 @@ class CosmosCallStore:
                 match_condition=MatchConditions.IfNotModified,
             )
         except (exceptions.CosmosAccessConditionFailedError, exceptions.CosmosResourceNotFoundError) as exc:
-            raise ConflictError(f"call {call.call_id}: stale etag or deleted (someone else wrote first)") from exc
+            raise ConflictError(
+                f"call {call.call_id}: stale etag or deleted (someone else wrote first)"
+            ) from exc
         except exceptions.CosmosHttpResponseError as exc:
             raise self._error(exc) from exc
         return _from_document(document)

@@ -65,7 +65,10 @@ class SqliteCallStore:
             if str(self._path) != ":memory:":
                 self._path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(
-                self._path, timeout=self._busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
+                self._path,
+                timeout=self._busy_timeout_ms / 1000,
+                isolation_level=None,
+                check_same_thread=False,
             )
             connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
             connection.execute("PRAGMA journal_mode = WAL")

@@ -12,16 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.cache.support import free_loopback_port
+
 _START_TIMEOUT_SEC = 10.0
 _START_ATTEMPTS = 3
-
-
-def free_loopback_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on (at the time of the call)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _answers_ping(port: int) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
 
@@ -70,6 +69,3 @@ class FakeLoader:
         if self.error is not None:
             raise self.error
         return self.provider
-
-
-Loader = Callable[..., FakeProvider]

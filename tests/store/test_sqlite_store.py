@@ -22,7 +22,9 @@ def _append_many(path: str, call_id: str, writer: str) -> None:
     async def run() -> None:
         store = SqliteCallStore(path)
         for i in range(APPENDS_PER_PROCESS):
-            await append_message(store, UUID(call_id), Message(persona=Persona.HUMAN, content=f"{writer}-{i}"))
+            await append_message(
+                store, UUID(call_id), Message(persona=Persona.HUMAN, content=f"{writer}-{i}")
+            )
         await store.close()
 
     asyncio.run(run())
@@ -56,7 +58,9 @@ async def test_two_processes_appending_at_once_lose_nothing(tmp_path: Path) -> N
     assert loaded is not None
     contents = {m.content for m in loaded.messages}
     assert len(loaded.messages) == 2 * APPENDS_PER_PROCESS
-    assert contents == {f"{w}-{i}" for w in ("function-app", "media-host") for i in range(APPENDS_PER_PROCESS)}
+    assert contents == {
+        f"{w}-{i}" for w in ("function-app", "media-host") for i in range(APPENDS_PER_PROCESS)
+    }
     await store.close()
 
 

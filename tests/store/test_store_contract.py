@@ -102,7 +102,10 @@ async def test_two_concurrent_writers_one_stale_etag_one_conflict_no_lost_messag
 async def test_concurrent_appends_all_land(store: CallStore) -> None:
     created = await store.create(make_call())
     await asyncio.gather(
-        *(append_message(store, created.call_id, Message(persona=Persona.HUMAN, content=f"m{i}")) for i in range(12))
+        *(
+            append_message(store, created.call_id, Message(persona=Persona.HUMAN, content=f"m{i}"))
+            for i in range(12)
+        )
     )
     loaded = await store.get(created.call_id)
     assert loaded is not None

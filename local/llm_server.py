@@ -1,0 +1,366 @@
+"""A scripted OpenAI-compatible chat completion server: a test double at the protocol boundary.
+
+It speaks the real wire format on loopback, so the project's tests and benchmarks drive the real
+`openai` SDK against it:
+
+- `POST /v1/chat/completions` (and `/chat/completions`): OpenAI style, the model is the body's `model`;
+- `POST /openai/deployments/{deployment}/chat/completions?api-version=...`: Azure OpenAI style, the
+  model is the deployment; streamed answers open with Azure's `choices: []` + `prompt_filter_results`
+  chunk. When the server has an `api_key`, every route wants it in `api-key` or `Authorization: Bearer`.
+
+Streaming (`stream: true`) answers `text/event-stream` chunks (`chat.completion.chunk`), text cut
+into small word pieces, tool call arguments cut into fragments, then `data: [DONE]`; with
+`stream_options.include_usage` a last chunk carries the usage. Otherwise a `chat.completion` JSON.
+
+Serving rules: replies are consumed in order; a request takes the first reply that accepts it,
+replies keyed to its model (`model:`) before unkeyed ones; `match:` is a case-insensitive regex
+searched in the last user message. With no fitting reply, the default text (if set) is answered and
+not consumed, else HTTP 500 "script exhausted".
+
+YAML script (`--script FILE`, `ScriptedLlm.load_yaml`): a list of replies, or a mapping
+`{default_text: "...", replies: [...]}`. Each reply has `text`, or one of the other kinds:
+
+    - text: "Hello, how can I help you?"         # streamed token by token
+      model: fast-model                          # optional: only for this model / deployment
+      match: "(?i)bonjour"                       # optional: regex on the last user message
+      ttft_ms: 300                               # optional: delay before the first token
+      inter_token_ms: 20                         # optional: delay between tokens
+      finish_reason: length                      # optional (text replies): default "stop"
+    - text: "Let me check."                      # optional text streamed before the calls
+      tool_calls:                                # finish_reason "tool_calls"
+        - {name: get_weather, arguments: {city: Paris}}
+        - {name: broken, arguments: '{"city": "Par'}   # a string is sent verbatim (invalid JSON here)
+    - error: {status: 429, retry_after: 2}       # also 400/500/503; optional message/type/code/param
+    - content_filter: {category: violence, severity: high}   # Azure 400 code content_filter
+    - hang: true                                 # never answers; when streaming, `text` is sent first
+      text: "I was about to"                     # and the stream then stalls
+
+Run it: `python -m local.llm_server --script FILE --port N [--ttft-ms MS] [--inter-token-ms MS]`.
+In tests: `with ScriptedLlmServer() as server:` (or `async with`), `server.script.add_text(...)`, then
+`openai.AsyncOpenAI(base_url=server.base_url)` or `AsyncAzureOpenAI(azure_endpoint=server.azure_endpoint)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import socket
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from local.llm_script import Completion, ErrorSpec, Reply, ScriptedLlm, ToolCall, last_user_text, make_error
+
+__all__ = ["RecordedRequest", "Reply", "ScriptedLlm", "ScriptedLlmServer", "ToolCall", "build_app", "main"]
+
+_POLL_S = 0.05
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """A chat completion request as received: route path, query string, JSON body, resolved model."""
+
+    path: str
+    query: str
+    body: dict[str, Any]
+    model: str
+    azure: bool
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _error_response(error: ErrorSpec) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status, headers=error.headers())
+
+
+def _sse(payload: dict[str, Any] | str) -> str:
+    data = (
+        payload
+        if isinstance(payload, str)
+        else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    )
+    return f"data: {data}\n\n"
+
+
+class _Handler:
+    def __init__(
+        self,
+        script: ScriptedLlm,
+        *,
+        api_key: str | None,
+        ttft_ms: float,
+        inter_token_ms: float,
+        requests: list[RecordedRequest],
+        stopping: threading.Event,
+    ) -> None:
+        self.script, self.api_key, self.requests, self.stopping = script, api_key, requests, stopping
+        self.ttft_ms, self.inter_token_ms = ttft_ms, inter_token_ms
+
+    async def pause(self, milliseconds: float) -> bool:
+        """Sleep, cut short when the server stops; False once it is stopping."""
+        deadline = time.monotonic() + milliseconds / 1000
+        while not self.stopping.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return True
+            await asyncio.sleep(min(remaining, _POLL_S))
+        return False
+
+    async def hang(self, request: Request | None) -> None:
+        """Wait until the client goes away or the server stops."""
+        while not self.stopping.is_set():
+            if request is not None and await request.is_disconnected():
+                return
+            await asyncio.sleep(_POLL_S)
+
+    def authorized(self, request: Request) -> bool:
+        if self.api_key is None:
+            return True
+        bearer = request.headers.get("authorization", "")
+        return request.headers.get("api-key") == self.api_key or bearer == f"Bearer {self.api_key}"
+
+    async def handle(self, request: Request) -> Response:
+        parsed = await self.parse(request)
+        if isinstance(parsed, Response):
+            return parsed
+        body, model, azure = parsed
+        user_text = last_user_text(body["messages"])
+        reply = self.script.take(model, user_text)
+        if reply is None:
+            message = f"script exhausted: no scripted reply left for model {model!r} (last user message: "
+            return _error_response(
+                make_error(500, message=f"{message}{user_text!r})", code="script_exhausted")
+            )
+        return await self.answer(
+            request, reply, Completion(reply, model, body, azure), bool(body.get("stream"))
+        )
+
+    async def parse(self, request: Request) -> Response | tuple[dict[str, Any], str, bool]:
+        """Check and record the request: (body, model, azure), or the error response to send."""
+        deployment = request.path_params.get("deployment")
+        azure = deployment is not None
+        if not self.authorized(request):
+            return _error_response(make_error(401))
+        if azure and "api-version" not in request.query_params:
+            return _error_response(make_error(400, message="Missing required query parameter 'api-version'."))
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+            return _error_response(make_error(400, message="The body must be a JSON object with 'messages'."))
+        model = str(deployment if azure else body.get("model", ""))
+        headers = {k: v for k, v in request.headers.items() if k not in ("authorization", "api-key")}
+        self.requests.append(
+            RecordedRequest(request.url.path, request.url.query, body, model, azure, headers)
+        )
+        return body, model, azure
+
+    async def answer(self, request: Request, reply: Reply, completion: Completion, stream: bool) -> Response:
+        if reply.error is not None:
+            return _error_response(reply.error)
+        if reply.kind == "hang" and not (stream and reply.text):
+            await self.hang(request)
+            return _error_response(make_error(503, message="The scripted server stopped while hanging."))
+        if stream:
+            events = self.stream(completion)
+            return StreamingResponse(
+                events, media_type="text/event-stream", headers={"cache-control": "no-cache"}
+            )
+        ttft, inter = self.timing(reply)
+        await self.pause(ttft + inter * max(0, len(completion.deltas()) - 1))
+        return JSONResponse(completion.message())
+
+    def timing(self, reply: Reply) -> tuple[float, float]:
+        ttft = self.ttft_ms if reply.ttft_ms is None else reply.ttft_ms
+        inter = self.inter_token_ms if reply.inter_token_ms is None else reply.inter_token_ms
+        return ttft, inter
+
+    async def stream(self, completion: Completion) -> AsyncIterator[str]:
+        if completion.azure:
+            yield _sse(completion.azure_opening())
+        ttft, inter = self.timing(completion.reply)
+        if not await self.pause(ttft):
+            return
+        yield _sse(completion.chunk({"role": "assistant", "content": "", "refusal": None}))
+        for index, delta in enumerate(completion.deltas()):
+            if index and inter > 0 and not await self.pause(inter):
+                return
+            yield _sse(completion.chunk(delta))
+        if completion.reply.kind == "hang":
+            await self.hang(None)  # the client's disconnect cancels this stream
+            return
+        yield _sse(completion.chunk({}, completion.finish_reason))
+        if completion.include_usage:
+            yield _sse(completion.chunk(None))
+        yield _sse("[DONE]")
+
+
+def build_app(
+    script: ScriptedLlm,
+    *,
+    api_key: str | None = None,
+    ttft_ms: float = 0.0,
+    inter_token_ms: float = 0.0,
+    requests: list[RecordedRequest] | None = None,
+    stopping: threading.Event | None = None,
+) -> Starlette:
+    """The ASGI app; `requests` receives every recorded request, `stopping` releases hanging ones."""
+    handler = _Handler(
+        script,
+        api_key=api_key,
+        ttft_ms=ttft_ms,
+        inter_token_ms=inter_token_ms,
+        requests=requests if requests is not None else [],
+        stopping=stopping or threading.Event(),
+    )
+    paths = ("/v1/chat/completions", "/chat/completions", "/openai/deployments/{deployment}/chat/completions")
+    return Starlette(routes=[Route(path, handler.handle, methods=["POST"]) for path in paths])
+
+
+class ScriptedLlmServer:
+    """The app under uvicorn in a background thread on loopback; a sync and async context manager."""
+
+    def __init__(
+        self,
+        script: ScriptedLlm | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str | None = None,
+        ttft_ms: float = 0.0,
+        inter_token_ms: float = 0.0,
+    ) -> None:
+        self.script = script if script is not None else ScriptedLlm()
+        self.host, self.port = host, port
+        self.requests: list[RecordedRequest] = []
+        self._stopping = threading.Event()
+        app = build_app(
+            self.script,
+            api_key=api_key,
+            ttft_ms=ttft_ms,
+            inter_token_ms=inter_token_ms,
+            requests=self.requests,
+            stopping=self._stopping,
+        )
+        config = uvicorn.Config(
+            app,
+            loop="asyncio",
+            http="h11",
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=1,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    @property
+    def azure_endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> Self:
+        if self._thread is not None:
+            raise RuntimeError("the scripted LLM server is already started")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self.port = sock.getsockname()[1]
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="scripted-llm", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._answers():
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the scripted LLM server did not start on {self.azure_endpoint}")
+            time.sleep(0.02)
+        return self
+
+    def _answers(self) -> bool:
+        if not self._server.started:
+            return False
+        try:
+            with socket.create_connection((self.host, self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        """Release hanging requests, then stop uvicorn and join its thread."""
+        self._stopping.set()
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            if self._thread.is_alive():
+                self._server.force_exit = True
+                self._thread.join(timeout=2)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Self:
+        return await asyncio.to_thread(self.start)
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await asyncio.to_thread(self.stop)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local.llm_server", description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--script", type=Path, help="YAML script file (format: see this module's docstring)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--ttft-ms", type=float, default=0.0, help="server-wide time to first token")
+    parser.add_argument("--inter-token-ms", type=float, default=0.0, help="server-wide delay between tokens")
+    parser.add_argument("--api-key", default=None, help="key required in api-key or Authorization: Bearer")
+    parser.add_argument("--default-text", default=None, help="answer when the script is exhausted")
+    args = parser.parse_args(argv)
+    script = ScriptedLlm(default_text=args.default_text)
+    count = script.load_yaml(args.script) if args.script else 0
+    server = ScriptedLlmServer(
+        script,
+        host=args.host,
+        port=args.port,
+        api_key=args.api_key,
+        ttft_ms=args.ttft_ms,
+        inter_token_ms=args.inter_token_ms,
+    )
+    with server:
+        print(
+            f"Scripted LLM on {server.base_url} (Azure endpoint {server.azure_endpoint}), {count} replies",
+            flush=True,
+        )
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print("stopping", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

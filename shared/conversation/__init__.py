@@ -1,0 +1,1 @@
+"""The conversation: per-call context, tools, and the two agents (LLM and form-filling)."""

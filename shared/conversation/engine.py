@@ -1,0 +1,71 @@
+"""One conversation per call: greets, takes each caller utterance, and routes it to the agent in charge.
+
+The LLM agent leads when a model is configured; the form-filling agent leads otherwise, and takes over
+for the rest of the call when every model fails (the call records it).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from shared.conversation.context import CallContext
+from shared.conversation.form_agent import FormAgent
+from shared.conversation.llm_agent import AllModelsFailed, LlmAgent, TurnTiming
+from shared.conversation.tools import Speak
+from shared.models import AgentKind, Call, Message, Persona
+
+log = logging.getLogger(__name__)
+
+
+class Conversation:
+    def __init__(self, ctx: CallContext, *, llm: LlmAgent | None, form: FormAgent | None = None) -> None:
+        self.ctx = ctx
+        self._llm = llm
+        self._form = form or FormAgent()
+
+    @property
+    def ended(self) -> bool:
+        return self.ctx.outcome.hang_up or self.ctx.outcome.transferred
+
+    async def start(self, speak: Speak) -> None:
+        """Greet the caller (or welcome them back) and decide which agent leads."""
+        resumed = any(m.persona is Persona.HUMAN for m in self.ctx.call.messages)
+        agent = self.ctx.call.agent or (AgentKind.LLM if self._llm else AgentKind.FORM)
+        if agent is AgentKind.LLM and self._llm is None:
+            agent = AgentKind.FORM
+
+        def _set_agent(call: Call) -> None:
+            call.agent = agent
+
+        await self.ctx.save(_set_agent)
+        greeting = self.ctx.phrase("welcome_back" if resumed else "hello")
+        await speak(greeting)
+        await self.ctx.add_message(Message(persona=Persona.ASSISTANT, content=greeting))
+        if resumed and agent is AgentKind.FORM:
+            await self._form.resume(self.ctx, speak)
+
+    async def respond(self, text: str, speak: Speak, timing: TurnTiming | None = None) -> None:
+        """Store what the caller said, then let the agent in charge answer."""
+        text = text.strip()
+        if not text or self.ended:
+            return
+        await self.ctx.add_message(
+            Message(persona=Persona.HUMAN, content=text, lang_short_code=self.ctx.lang)
+        )
+        if self.ctx.call.agent is AgentKind.LLM and self._llm is not None:
+            try:
+                await self._llm.respond(self.ctx, speak, timing)
+                return
+            except AllModelsFailed as exc:
+                log.warning(
+                    "call %s: every LLM failed, the form agent takes over: %s", self.ctx.call.call_id, exc
+                )
+                await self._hand_over(str(exc))
+        await self._form.respond(self.ctx, speak)
+
+    async def _hand_over(self, reason: str) -> None:
+        def _to_form(call: Call) -> None:
+            call.agent = AgentKind.FORM
+            call.agent_fallback_reason = reason
+
+        await self.ctx.save(_to_form)

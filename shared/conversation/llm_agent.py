@@ -1,0 +1,291 @@
+"""The LLM agent: one caller turn = stream a completion with tools, speak each sentence as soon as it is
+complete, run the tool calls, feed their results back, and stream again (bounded rounds).
+
+Timeouts and fallbacks come from the flags: past `answer_soft_timeout_sec` with nothing said, a
+"still working" phrase; past `answer_hard_timeout_sec` without a new token, or on a model failure,
+the next model is tried; when every model failed, `AllModelsFailed` lets the conversation hand the
+call to the form-filling agent. A flag set to 0 disables that timeout.
+
+Cancellation (barge-in) is safe at any await: the assistant message stored for the turn holds only
+the sentences whose `speak` completed, that is, what the caller heard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass, field
+
+from shared.conversation.context import CallContext
+from shared.conversation.tools import Speak, run_tool, tool_definitions
+from shared.llm.client import (
+    ChatEvent,
+    ChatModel,
+    ContentFiltered,
+    Finished,
+    ModelFailure,
+    TextDelta,
+    ToolCallDelta,
+)
+from shared.llm.history import DEFAULT_HISTORY_BUDGET_TOKENS, build_chat
+from shared.llm.sentences import SentenceSplitter, clean_for_speech
+from shared.models import Call, Message, Persona, ToolCall
+
+log = logging.getLogger(__name__)
+
+MAX_TOOL_ROUNDS = 4
+
+
+class AllModelsFailed(RuntimeError):
+    """No model could answer this turn."""
+
+
+@dataclass
+class TurnTiming:
+    """Monotonic marks of one turn, for the latency breakdown."""
+
+    started: float = field(default_factory=time.monotonic)
+    first_token: float | None = None
+    first_sentence: float | None = None
+
+    def ms(self, mark: float | None) -> float | None:
+        return None if mark is None else round((mark - self.started) * 1000, 1)
+
+
+@dataclass
+class _Round:
+    """What one streamed completion produced."""
+
+    spoken: list[str] = field(default_factory=list)
+    calls: dict[int, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.spoken)
+
+
+class _HardTimeout(Exception):
+    pass
+
+
+_END = object()
+
+
+class LlmAgent:
+    """Stateless across calls: everything per call lives in the CallContext it is given."""
+
+    def __init__(
+        self,
+        models: Sequence[ChatModel],
+        *,
+        history_budget_tokens: int = DEFAULT_HISTORY_BUDGET_TOKENS,
+        max_rounds: int = MAX_TOOL_ROUNDS,
+    ) -> None:
+        if not models:
+            raise ValueError("the LLM agent needs at least one model")
+        self._models = list(models)
+        self._budget = history_budget_tokens
+        self._max_rounds = max_rounds
+
+    def _model_order(self, ctx: CallContext) -> list[ChatModel]:
+        return list(reversed(self._models)) if ctx.flags.slow_llm_for_chat else list(self._models)
+
+    async def respond(self, ctx: CallContext, speak: Speak, timing: TurnTiming | None = None) -> None:
+        """Answer the caller's last message (already in `ctx.call.messages`)."""
+        timing = timing or TurnTiming()
+        heard: list[str] = []
+        filler = _Filler(ctx, speak, timing)
+
+        async def speak_and_track(sentence: str) -> None:
+            if timing.first_sentence is None:
+                timing.first_sentence = time.monotonic()
+            await speak(sentence)
+            heard.append(sentence)
+
+        models = self._model_order(ctx)
+        try:
+            for _ in range(self._max_rounds):
+                result = await self._round_with_fallback(ctx, models, speak_and_track, filler, timing)
+                if not result.calls:
+                    await self._store_text(ctx, heard)
+                    return
+                await self._run_tools(ctx, result, heard, speak_and_track)
+                heard.clear()
+                if ctx.outcome.hang_up or ctx.outcome.transferred:
+                    return
+            await self._store_text(ctx, heard)
+        except ContentFiltered as exc:
+            log.info("content filtered for call %s: %s", ctx.call.call_id, exc)
+            await self._drop_last_utterance(ctx)
+            heard.clear()
+            await speak_and_track(ctx.phrase("content_filter"))
+            await self._store_text(ctx, heard)
+        except asyncio.CancelledError:
+            await self._store_text(ctx, heard)  # barge-in: keep what the caller heard
+            raise
+
+    async def _round_with_fallback(
+        self, ctx: CallContext, models: list[ChatModel], speak: Speak, filler: _Filler, timing: TurnTiming
+    ) -> _Round:
+        while models:
+            model = models[0]
+            chat = build_chat(
+                ctx.ports.prompts.system_prompt(ctx.placeholders()),
+                ctx.call.messages,
+                budget_tokens=self._budget,
+            )
+            result = _Round()
+            try:
+                await self._stream(ctx, model, chat, result=result, speak=speak, filler=filler, timing=timing)
+                if not result.calls and not result.spoken:
+                    raise ModelFailure(f"{model.name}: empty answer")
+                return result
+            except (ModelFailure, _HardTimeout) as exc:
+                if result.spoken:  # the caller already heard part of it: keep it, don't repeat
+                    log.warning("model %s failed mid-answer: %s", model.name, exc)
+                    result.calls.clear()
+                    return result
+                log.warning("model %s failed, trying the next one: %r", model.name, exc)
+                models.pop(0)
+        raise AllModelsFailed("every configured model failed this turn")
+
+    async def _stream(
+        self,
+        ctx: CallContext,
+        model: ChatModel,
+        chat: list[dict[str, object]],
+        *,
+        result: _Round,
+        speak: Speak,
+        filler: _Filler,
+        timing: TurnTiming,
+    ) -> None:
+        splitter = SentenceSplitter()
+        hard = ctx.flags.answer_hard_timeout_sec or None
+        async with aclosing(_with_deadlines(model.stream(chat, tool_definitions()), filler, hard)) as events:
+            async for event in events:
+                if timing.first_token is None:
+                    timing.first_token = time.monotonic()
+                if isinstance(event, TextDelta):
+                    for sentence in splitter.feed(event.text):
+                        await _say(sentence, speak, result)
+                elif isinstance(event, ToolCallDelta):
+                    slot = result.calls.setdefault(event.index, {"id": "", "name": "", "arguments": ""})
+                    slot["id"] = slot["id"] or (event.id or "")
+                    slot["name"] = slot["name"] or (event.name or "")
+                    slot["arguments"] += event.arguments
+                elif isinstance(event, Finished):
+                    break
+        for sentence in splitter.flush():
+            await _say(sentence, speak, result)
+        for index, call in result.calls.items():
+            if not call["name"]:
+                raise ModelFailure(f"{model.name}: tool call {index} without a name")
+            try:
+                json.loads(call["arguments"] or "{}")
+            except ValueError as exc:
+                raise ModelFailure(f"{model.name}: malformed arguments for {call['name']}: {exc}") from exc
+            call["id"] = call["id"] or f"call_{uuid.uuid4().hex[:12]}"
+
+    async def _run_tools(self, ctx: CallContext, result: _Round, heard: list[str], speak: Speak) -> None:
+        tool_calls: list[ToolCall] = []
+        try:
+            for index in sorted(result.calls):
+                call = result.calls[index]
+                outcome = await run_tool(ctx, call["name"], call["arguments"], speak)
+                tool_calls.append(
+                    ToolCall(
+                        id=call["id"], name=call["name"], arguments=call["arguments"], result=outcome.content
+                    )
+                )
+                if ctx.outcome.hang_up or ctx.outcome.transferred:
+                    break
+        finally:
+            if tool_calls or heard:
+                await ctx.add_message(
+                    Message(persona=Persona.ASSISTANT, content=" ".join(heard), tool_calls=tool_calls)
+                )
+
+    async def _store_text(self, ctx: CallContext, heard: list[str]) -> None:
+        if heard:
+            await ctx.add_message(Message(persona=Persona.ASSISTANT, content=" ".join(heard)))
+            heard.clear()
+
+    async def _drop_last_utterance(self, ctx: CallContext) -> None:
+        def _drop(call: Call) -> None:
+            for index in range(len(call.messages) - 1, -1, -1):
+                if call.messages[index].persona is Persona.HUMAN:
+                    del call.messages[index]
+                    return
+
+        await ctx.save(_drop)
+
+
+async def _say(sentence: str, speak: Speak, result: _Round) -> None:
+    text = clean_for_speech(sentence)
+    if text:
+        await speak(text)
+        result.spoken.append(text)
+
+
+class _Filler:
+    """Says one "still working" phrase per turn when nothing was said within the soft timeout."""
+
+    def __init__(self, ctx: CallContext, speak: Speak, timing: TurnTiming) -> None:
+        self._ctx, self._speak, self._timing = ctx, speak, timing
+        self.said = False
+
+    def remaining(self) -> float | None:
+        soft = self._ctx.flags.answer_soft_timeout_sec
+        if self.said or not soft or self._timing.first_sentence is not None:
+            return None
+        return max(0.0, soft - (time.monotonic() - self._timing.started))
+
+    async def say(self) -> None:
+        self.said = True
+        await self._speak(self._ctx.phrase("still_working"))
+
+
+async def _with_deadlines(
+    events: AsyncIterator[ChatEvent], filler: _Filler, hard_sec: float | None
+) -> AsyncGenerator[ChatEvent, None]:
+    """Relay the model's events from a pump task, saying the filler and enforcing the hard timeout."""
+    queue: asyncio.Queue[object] = asyncio.Queue()
+
+    async def pump() -> None:
+        try:
+            async for event in events:
+                await queue.put(event)
+        except Exception as exc:  # handed to the consumer, which raises it in the agent's task
+            await queue.put(exc)
+        finally:
+            await queue.put(_END)
+
+    task = asyncio.create_task(pump())
+    last_activity = time.monotonic()
+    try:
+        while True:
+            soft = filler.remaining()
+            hard = None if hard_sec is None else max(0.0, hard_sec - (time.monotonic() - last_activity))
+            wait = min((t for t in (soft, hard) if t is not None), default=None)
+            try:
+                item = await asyncio.wait_for(queue.get(), wait)
+            except TimeoutError:
+                if soft is not None and (hard is None or soft <= hard):
+                    await filler.say()
+                    continue
+                raise _HardTimeout(f"no answer within {hard_sec} s") from None
+            if item is _END:
+                return
+            if isinstance(item, Exception):
+                raise item
+            last_activity = time.monotonic()
+            yield item  # type: ignore[misc]  # the queue holds events, exceptions and the end mark
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

@@ -1,0 +1,1 @@
+"""Document search port (retrieval for the assistant's answers)."""

@@ -1,0 +1,1 @@
+"""SMS port: text the caller."""

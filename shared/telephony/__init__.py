@@ -1,0 +1,1 @@
+"""Telephony port: act on a live phone call (hang up, transfer, play)."""
