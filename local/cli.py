@@ -6,8 +6,18 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from shared.settings import Settings, SettingsError, load_settings
+
+
+def _e164(value: str) -> str:
+    from shared.models.call import check_e164  # noqa: PLC0415
+
+    try:
+        return check_e164(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _describe(settings: Settings) -> dict[str, object]:
@@ -47,6 +57,21 @@ def cmd_dev(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_chat(args: argparse.Namespace) -> int:
+    import asyncio  # noqa: PLC0415
+
+    from local.chat import load_claim_schema, run_chat  # noqa: PLC0415
+
+    settings = load_settings()
+    try:
+        schema = load_claim_schema(args.claim) if args.claim else None
+    except ValueError as exc:
+        print(f"callcenter chat: {exc}", file=sys.stderr)
+        return 2
+    asyncio.run(run_chat(settings, phone=args.phone, lang=args.lang, schema=schema, out=sys.stdout))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="callcenter", description="Call Center AI developer tools.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -59,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=7071)
     dev.add_argument("--log-level", default="info")
     dev.set_defaults(handler=cmd_dev)
+
+    chat = commands.add_parser("chat", help="talk with the assistant in the terminal (text instead of voice)")
+    chat.add_argument("--phone", default="+33612345678", type=_e164, help="the caller's number (E.164)")
+    chat.add_argument("--lang", choices=["en-US", "fr-FR"], help="conversation language (default en-US)")
+    chat.add_argument("--claim", type=Path, help="claim schema file (JSON or YAML list of {name, type})")
+    chat.set_defaults(handler=cmd_chat)
     return parser
 
 

@@ -157,9 +157,10 @@ class Reply:
 class ScriptedLlm:
     """A thread-safe queue of replies, consumed in order by the server.
 
-    `take` serves the first reply (in queue order) that accepts the request, trying the replies keyed
-    to the request's model before the unkeyed ones. When none fits, the default reply (if any) is
-    served without being consumed; otherwise `take` returns None and the server answers 500.
+    `take` serves the first reply (in queue order) that accepts the request, the most specific first:
+    replies keyed to the request's model, then replies with a `match`, then plain ones. When none
+    fits, the default reply (if any) is served without being consumed; otherwise `take` returns None
+    and the server answers 500.
     """
 
     def __init__(self, replies: Iterable[Reply] = (), *, default_text: str | None = None) -> None:
@@ -294,12 +295,12 @@ class ScriptedLlm:
 
     def take(self, model: str, user_text: str) -> Reply | None:
         with self._lock:
-            keyed = [i for i, r in enumerate(self._queue) if r.model == model and r.accepts(model, user_text)]
-            unkeyed = [
-                i for i, r in enumerate(self._queue) if r.model is None and r.accepts(model, user_text)
+            fits = [
+                (r.model is None, r.match is None, i)
+                for i, r in enumerate(self._queue)
+                if r.accepts(model, user_text)
             ]
-            chosen = keyed or unkeyed
-            return self._queue.pop(chosen[0]) if chosen else self.default_reply
+            return self._queue.pop(min(fits)[2]) if fits else self.default_reply
 
 
 def _regex(pattern: str | None) -> re.Pattern[str] | None:
@@ -336,10 +337,11 @@ def _reply_from_mapping(item: object, index: int) -> Reply:
         raise ValueError(f"reply #{index}: expected a mapping, got {item!r}")
     unknown = set(item) - _REPLY_KEYS
     kinds = [key for key in ("error", "content_filter", "hang", "tool_calls") if item.get(key)]
-    if unknown or len(kinds) > 1 or (not kinds and "text" not in item):
+    textless = bool(set(kinds) & {"error", "content_filter"}) and "text" in item
+    if unknown or len(kinds) > 1 or textless or (not kinds and "text" not in item):
         raise ValueError(
-            f"reply #{index}: needs `text` or exactly one of error/content_filter/hang/tool_calls "
-            f"(unknown keys: {sorted(unknown)}, kinds: {kinds})"
+            f"reply #{index}: needs `text`, or one of hang/tool_calls (optional `text`), or one of "
+            f"error/content_filter (no `text`); unknown keys: {sorted(unknown)}, kinds: {kinds}"
         )
     scratch = ScriptedLlm()
     common: dict[str, Any] = {"model": item.get("model"), "match": item.get("match")}

@@ -12,17 +12,17 @@ Streaming (`stream: true`) answers `text/event-stream` chunks (`chat.completion.
 into small word pieces, tool call arguments cut into fragments, then `data: [DONE]`; with
 `stream_options.include_usage` a last chunk carries the usage. Otherwise a `chat.completion` JSON.
 
-Serving rules: replies are consumed in order; a request takes the first reply that accepts it,
-replies keyed to its model (`model:`) before unkeyed ones; `match:` is a case-insensitive regex
-searched in the last user message. With no fitting reply, the default text (if set) is answered and
-not consumed, else HTTP 500 "script exhausted".
+Serving rules: replies are consumed in order; a request takes the first reply that accepts it, the
+most specific first: replies keyed to its model (`model:`), then replies with a `match:` (a
+case-insensitive regex searched in the last user message), then plain ones. With no fitting reply,
+the default text (if set) is answered and not consumed, else HTTP 500 "script exhausted".
 
 YAML script (`--script FILE`, `ScriptedLlm.load_yaml`): a list of replies, or a mapping
 `{default_text: "...", replies: [...]}`. Each reply has `text`, or one of the other kinds:
 
     - text: "Hello, how can I help you?"         # streamed token by token
       model: fast-model                          # optional: only for this model / deployment
-      match: "(?i)bonjour"                       # optional: regex on the last user message
+      match: "bonjour|hello"                     # optional: regex on the last user message
       ttft_ms: 300                               # optional: delay before the first token
       inter_token_ms: 20                         # optional: delay between tokens
       finish_reason: length                      # optional (text replies): default "stop"
@@ -167,13 +167,15 @@ class _Handler:
         )
         return body, model, azure
 
-    async def answer(self, request: Request, reply: Reply, completion: Completion, stream: bool) -> Response:
+    async def answer(
+        self, request: Request, reply: Reply, completion: Completion, streaming: bool
+    ) -> Response:
         if reply.error is not None:
             return _error_response(reply.error)
-        if reply.kind == "hang" and not (stream and reply.text):
+        if reply.kind == "hang" and not (streaming and reply.text):
             await self.hang(request)
             return _error_response(make_error(503, message="The scripted server stopped while hanging."))
-        if stream:
+        if streaming:
             events = self.stream(completion)
             return StreamingResponse(
                 events, media_type="text/event-stream", headers={"cache-control": "no-cache"}

@@ -8,8 +8,13 @@ from dataclasses import dataclass
 
 from shared.cache.base import Cache
 from shared.flags.base import FlagSource
+from shared.llm.client import OpenAiChatModel, build_chat_models
+from shared.prompts import Prompts
+from shared.search.base import DocumentSearch, InMemorySearch, load_documents
 from shared.settings import CacheBackend, FlagsBackend, Settings, StoreBackend, load_settings
+from shared.sms.base import OutboxSms, SmsSender
 from shared.store.base import CallStore
+from shared.telephony.base import RecordingTelephony, Telephony
 
 log = logging.getLogger(__name__)
 

@@ -116,6 +116,17 @@ class ConversationSettings(BaseModel):
     timezone: str = "Europe/Paris"
 
 
+class PromptsSettings(BaseModel):
+    path: Path | None = Field(default=None, description="a prompts YAML replacing the shipped one")
+    overrides_path: Path | None = Field(default=None, description="a YAML merged over the prompts")
+
+
+class SearchSettings(BaseModel):
+    documents_path: Path | None = Field(
+        default=None, description="folder of .md/.txt documents for the in-process search"
+    )
+
+
 class ApiSettings(BaseModel):
     key: SecretStr | None = Field(default=None, description="x-functions-key expected by protected routes")
     public_url: str = "http://127.0.0.1:7071"
@@ -136,6 +147,8 @@ class Settings(BaseSettings):
     flags: FlagsSettings = FlagsSettings()
     llm: LlmSettings = LlmSettings()
     conversation: ConversationSettings = ConversationSettings()
+    prompts: PromptsSettings = PromptsSettings()
+    search: SearchSettings = SearchSettings()
 
     @property
     def store_backend(self) -> StoreBackend:

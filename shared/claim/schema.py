@@ -148,11 +148,13 @@ class ClaimSchema(RootModel[tuple[ClaimField, ...]]):
     def iter_fields(self) -> Iterator[ClaimField]:
         return iter(self.root)
 
-    def get(self, name: str) -> ClaimField | None:
-        """The field called ``name``: exact match first, then case-insensitive."""
+    def get(self, name: str, *, ignore_case: bool = False) -> ClaimField | None:
+        """The field called exactly ``name`` (or regardless of case with ``ignore_case``)."""
         for field in self.root:
             if field.name == name:
                 return field
+        if not ignore_case:
+            return None
         lowered = name.strip().lower()
         return next((field for field in self.root if field.name.lower() == lowered), None)
 
@@ -230,13 +232,20 @@ def normalise_claim_value(field: ClaimField, value: object, ctx: ParseContext) -
 
 def _unknown_field(schema: ClaimSchema, name: str) -> ClaimValueError:
     valid = ", ".join(schema.names) or "(none)"
-    return ClaimValueError(f"unknown claim field {quote_value(name)}; valid fields are: {valid}", field=name)
+    close = schema.get(name, ignore_case=True)
+    hint = f" (did you mean '{close.name}'?)" if close is not None else ""
+    return ClaimValueError(
+        f"unknown claim field {quote_value(name)}{hint}; valid fields are: {valid}", field=name
+    )
 
 
 def validate_claim_value(
     schema: ClaimSchema, field_name: str, raw_value: object, *, context: ParseContext
 ) -> str:
-    """The normalised value of one field (the ``updated_claim(field, value)`` tool)."""
+    """The normalised value of one field (the ``updated_claim(field, value)`` tool).
+
+    ``field_name`` must match a schema name exactly, so callers can store the value under it.
+    """
     field = schema.get(field_name)
     if field is None:
         raise _unknown_field(schema, field_name)

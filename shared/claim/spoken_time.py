@@ -37,7 +37,7 @@ _PART_PATTERNS: Final = (
     (re.compile(rf"\b(?:this|ce|cet|cette)\s+{_PART}\b"), None, 0),
     (
         re.compile(
-            rf"(?:\b(?:in\s+the|at|dans\s+la|dans\s+l'|du|de\s+la|de\s+l'|en|le|la)\s*|\bl')?\b{_PART}\b"
+            rf"(?:\b(?:in\s+the|at|dans\s+la|dans\s+l'|du|au|de\s+la|de\s+l'|en|le|la)\s*|\bl')?\b{_PART}\b"
         ),
         None,
         None,
@@ -74,12 +74,12 @@ _TIME_PATTERNS: Final = (
         rf"(?!\s*{_MONTHS}\b)"
     ),
 )
-_RELATIVE_BEFORE: Final = re.compile(r"\b(?:dans|in|within|depuis|pendant|for|il\s+y\s+a)\s*$")
+_RELATIVE_BEFORE: Final = re.compile(r"\b(?:dans|in|within|depuis|pendant|il\s+y\s+a)\s*$")
 _SPECIAL_HOURS: Final = MappingProxyType({"noon": 12, "midday": 12, "midi": 12, "midnight": 0, "minuit": 0})
 _QUARTERS: Final = MappingProxyType({"half": 30, "quarter": 15, "a quarter": 15})
 
 _EDGE_WORDS: Final = frozenset(
-    {"at", "à", "on", "le", "the", "of", "de", "du", "et", "and", "vers", "around"}
+    {"at", "à", "on", "le", "the", "of", "de", "du", "au", "et", "and", "vers", "around"}
 )
 _WEEKDAYS: Final = MappingProxyType(
     {

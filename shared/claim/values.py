@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from types import MappingProxyType
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -202,17 +203,21 @@ def parse_datetime(text: str, ctx: ParseContext) -> datetime:
 
 # --- phone numbers ------------------------------------------------------------------------------
 
-_PHONE_PARSE_REASONS: Final = {
-    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "has an unknown country code",
-    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "is too short to be a phone number",
-    phonenumbers.NumberParseException.TOO_SHORT_NSN: "is too short to be a phone number",
-    phonenumbers.NumberParseException.TOO_LONG: "is too long to be a phone number",
-}
-_PHONE_LENGTH_REASONS: Final = {
-    phonenumbers.ValidationResult.TOO_SHORT: "is too short to be a phone number",
-    phonenumbers.ValidationResult.TOO_LONG: "is too long to be a phone number",
-    phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "has an unknown country code",
-}
+_PHONE_PARSE_REASONS: Final = MappingProxyType(
+    {
+        phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "has an unknown country code",
+        phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "is too short to be a phone number",
+        phonenumbers.NumberParseException.TOO_SHORT_NSN: "is too short to be a phone number",
+        phonenumbers.NumberParseException.TOO_LONG: "is too long to be a phone number",
+    }
+)
+_PHONE_LENGTH_REASONS: Final = MappingProxyType(
+    {
+        phonenumbers.ValidationResult.TOO_SHORT: "is too short to be a phone number",
+        phonenumbers.ValidationResult.TOO_LONG: "is too long to be a phone number",
+        phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "has an unknown country code",
+    }
+)
 
 
 def _phone_candidate(raw: str) -> str:

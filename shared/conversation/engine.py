@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from shared.conversation.context import CallContext
+from shared.composition import Services
+from shared.conversation.context import CallContext, ConversationPorts
 from shared.conversation.form_agent import FormAgent
 from shared.conversation.llm_agent import AllModelsFailed, LlmAgent, TurnTiming
 from shared.conversation.tools import Speak
@@ -69,3 +70,17 @@ class Conversation:
             call.agent_fallback_reason = reason
 
         await self.ctx.save(_to_form)
+
+
+async def open_conversation(services: Services, call: Call) -> Conversation:
+    """A conversation for one call, with this process's ports and the current flags."""
+    ports = ConversationPorts(
+        store=services.store,
+        telephony=services.telephony,
+        sms=services.sms,
+        search=services.search,
+        prompts=services.prompts,
+    )
+    ctx = CallContext(call=call, ports=ports, flags=await services.flags.get(), settings=services.settings.conversation)
+    models = list(services.llm_models.values())
+    return Conversation(ctx, llm=LlmAgent(models) if models else None)

@@ -19,7 +19,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _e164(value: str) -> str:
+def check_e164(value: str) -> str:
     """A phone number already in E.164 form (`+` and digits, a possible number for its country)."""
     try:
         parsed = phonenumbers.parse(value, None)
@@ -31,7 +31,7 @@ def _e164(value: str) -> str:
     return value
 
 
-E164 = Annotated[str, AfterValidator(_e164)]
+E164 = Annotated[str, AfterValidator(check_e164)]
 ShortCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}-[A-Z]{2}$", examples=["en-US", "fr-FR"])]
 
 

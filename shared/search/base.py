@@ -10,6 +10,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 _WORD = re.compile(r"\w+")
@@ -78,3 +79,18 @@ class InMemorySearch:
             SearchHit(self._documents[i].title, self._documents[i].content, self._documents[i].source, s)
             for s, i in scored[:top]
         ]
+
+
+def load_documents(folder: Path) -> list[Document]:
+    """Markdown and text files of a folder; the first line (without `#`) is the title."""
+    if not folder.is_dir():
+        raise ValueError(f"search documents folder {folder} does not exist")
+    documents: list[Document] = []
+    for path in sorted([*folder.rglob("*.md"), *folder.rglob("*.txt")]):
+        text = path.read_text(encoding="utf-8").strip()
+        if not text:
+            continue
+        first, _, rest = text.partition("\n")
+        documents.append(Document(title=first.lstrip("# ").strip() or path.stem, content=rest.strip() or first,
+                                  source=str(path)))
+    return documents
