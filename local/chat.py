@@ -31,7 +31,9 @@ def load_claim_schema(path: Path) -> ClaimSchema:
 
 
 def _snapshot(call: Call) -> tuple[dict[str, str | None], dict[str, str]]:
-    reminders = {r.title: f"{r.due_date_time.isoformat()} ({r.owner}) {r.description}" for r in call.reminders}
+    reminders = {
+        r.title: f"{r.due_date_time.isoformat()} ({r.owner}) {r.description}" for r in call.reminders
+    }
     return dict(call.claim), reminders
 
 

@@ -27,13 +27,16 @@ class Services:
     store: CallStore
     cache: Cache
     flags: FlagSource
+    prompts: Prompts
+    telephony: Telephony
+    sms: SmsSender
+    search: DocumentSearch
+    llm_models: dict[str, OpenAiChatModel]
 
     async def aclose(self) -> None:
-        for name, closer in (
-            ("store", self.store.close),
-            ("cache", self.cache.close),
-            ("flags", self.flags.close),
-        ):
+        closers = [("store", self.store.close), ("cache", self.cache.close), ("flags", self.flags.close)]
+        closers += [(f"llm {role}", model.close) for role, model in self.llm_models.items()]
+        for name, closer in closers:
             try:
                 await closer()
             except Exception:  # closing must go on with the others
@@ -87,13 +90,25 @@ def build_flags(settings: Settings) -> FlagSource:
     return YamlFlagSource(settings.flags.yaml_path, ttl_sec=settings.flags.ttl_sec)
 
 
+def build_search(settings: Settings) -> DocumentSearch:
+    folder = settings.search.documents_path
+    return InMemorySearch(load_documents(folder) if folder else [])
+
+
 def build_services(settings: Settings | None = None) -> Services:
+    """Every adapter of the process. Telephony and SMS are the in-process recorders until their
+    ACS and Twilio adapters are wired in (telephony work)."""
     settings = settings or load_settings()
     return Services(
         settings=settings,
         store=build_store(settings),
         cache=build_cache(settings),
         flags=build_flags(settings),
+        prompts=Prompts.load(settings.prompts.path, overrides=settings.prompts.overrides_path),
+        telephony=RecordingTelephony(),
+        sms=OutboxSms(),
+        search=build_search(settings),
+        llm_models=build_chat_models(settings.llm),
     )
 
 

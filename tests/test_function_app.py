@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from types import ModuleType
 from typing import Any
 
 import azure.functions as func
@@ -16,19 +15,19 @@ EXPECTED_FUNCTIONS = {
 }
 
 
-@pytest.fixture
-def function_app() -> ModuleType:
-    import function_app as module  # imported once: the host imports it once too
+@pytest.fixture(scope="module")
+def functions() -> dict[str, Any]:
+    """The registered functions, read once: like the host, `get_functions()` may only be called once."""
+    import function_app
 
-    return module
+    return {str(f.get_function_name()): f for f in function_app.app.get_functions()}
 
 
 def _bindings(function: Any) -> list[dict[str, Any]]:
     return [binding.get_dict_repr() for binding in function.get_bindings()]
 
 
-def test_every_expected_function_is_registered_with_its_bindings(function_app: ModuleType) -> None:
-    functions = {f.get_function_name(): f for f in function_app.app.get_functions()}
+def test_every_expected_function_is_registered_with_its_bindings(functions: dict[str, Any]) -> None:
     assert set(functions) == set(EXPECTED_FUNCTIONS)
     for name, (trigger_type, route, auth_level) in EXPECTED_FUNCTIONS.items():
         bindings = _bindings(functions[name])
@@ -44,24 +43,24 @@ def _request(path: str) -> func.HttpRequest:
     return func.HttpRequest(method="GET", url=f"http://localhost:7071{path}", headers={}, body=b"")
 
 
-async def _invoke(function_app: ModuleType, path: str) -> func.HttpResponse:
-    function = next(f for f in function_app.app.get_functions() if f.get_function_name() == "http_app_func")
+async def _invoke(functions: dict[str, Any], path: str) -> func.HttpResponse:
+    function = functions["http_app_func"]
     response: func.HttpResponse = await function.get_user_function()(_request(path), None)
     return response
 
 
-async def test_liveness_through_the_functions_asgi_middleware(function_app: ModuleType) -> None:
-    response = await _invoke(function_app, "/api/health/liveness")
+async def test_liveness_through_the_functions_asgi_middleware(functions: dict[str, Any]) -> None:
+    response = await _invoke(functions, "/api/health/liveness")
     assert response.status_code == 200
     assert json.loads(response.get_body()) == {"status": "alive"}
 
 
-async def test_readiness_through_the_functions_asgi_middleware(function_app: ModuleType) -> None:
-    response = await _invoke(function_app, "/api/health/readiness")
+async def test_readiness_through_the_functions_asgi_middleware(functions: dict[str, Any]) -> None:
+    response = await _invoke(functions, "/api/health/readiness")
     assert response.status_code == 200, response.get_body()
     assert json.loads(response.get_body()) == {"status": "ready"}
 
 
-async def test_unknown_route_is_404(function_app: ModuleType) -> None:
-    response = await _invoke(function_app, "/api/nope")
+async def test_unknown_route_is_404(functions: dict[str, Any]) -> None:
+    response = await _invoke(functions, "/api/nope")
     assert response.status_code == 404

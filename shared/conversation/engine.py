@@ -81,6 +81,8 @@ async def open_conversation(services: Services, call: Call) -> Conversation:
         search=services.search,
         prompts=services.prompts,
     )
-    ctx = CallContext(call=call, ports=ports, flags=await services.flags.get(), settings=services.settings.conversation)
+    ctx = CallContext(
+        call=call, ports=ports, flags=await services.flags.get(), settings=services.settings.conversation
+    )
     models = list(services.llm_models.values())
     return Conversation(ctx, llm=LlmAgent(models) if models else None)

@@ -91,6 +91,9 @@ def load_documents(folder: Path) -> list[Document]:
         if not text:
             continue
         first, _, rest = text.partition("\n")
-        documents.append(Document(title=first.lstrip("# ").strip() or path.stem, content=rest.strip() or first,
-                                  source=str(path)))
+        documents.append(
+            Document(
+                title=first.lstrip("# ").strip() or path.stem, content=rest.strip() or first, source=str(path)
+            )
+        )
     return documents

@@ -61,7 +61,9 @@ async def make_harness(
             "lang": {"default_short_code": lang},
         }
     )
-    call = await store.create(Call(caller_phone="+33612345678", direction=CallDirection.INBOUND, initiate=initiate))
+    call = await store.create(
+        Call(caller_phone="+33612345678", direction=CallDirection.INBOUND, initiate=initiate)
+    )
     telephony = RecordingTelephony(fail_transfers=fail_transfers)
     sms = OutboxSms()
     ports = ConversationPorts(

@@ -15,7 +15,7 @@ from shared.conversation.engine import Conversation
 from shared.conversation.llm_agent import AllModelsFailed, LlmAgent
 from shared.flags.base import FeatureFlags
 from shared.llm.client import OpenAiChatModel
-from shared.models import AgentKind, Persona
+from shared.models import AgentKind, Message, Persona
 from tests.conversation.support import Harness, make_harness
 
 FAST = "fast-model"
@@ -84,7 +84,10 @@ async def test_multi_tool_turn_runs_every_call_and_feeds_results_back(
     conv, harness = await conversation(tmp_path, server)
     server.script.add_tool_calls(
         [
-            {"name": "updated_claim", "arguments": {"updates": [{"field": "caller_name", "value": "John Smith"}]}},
+            {
+                "name": "updated_claim",
+                "arguments": {"updates": [{"field": "caller_name", "value": "John Smith"}]},
+            },
             {
                 "name": "new_or_updated_reminder",
                 "arguments": {"title": "Call back", "due_date_time": "2030-01-02T15:00:00+01:00"},
@@ -99,7 +102,11 @@ async def test_multi_tool_turn_runs_every_call_and_feeds_results_back(
     assert call.claim["caller_name"] == "John Smith"
     assert [r.title for r in call.reminders] == ["Call back"]
     tool_message = call.messages[-2]
-    assert [t.name for t in tool_message.tool_calls] == ["updated_claim", "new_or_updated_reminder", "search_document"]
+    assert [t.name for t in tool_message.tool_calls] == [
+        "updated_claim",
+        "new_or_updated_reminder",
+        "search_document",
+    ]
     assert "Windscreen cover" in (tool_message.tool_calls[2].result or "")
     second_request = server.requests[-1].body["messages"]
     tool_results = [m for m in second_request if m["role"] == "tool"]
@@ -112,7 +119,9 @@ async def test_claim_validation_error_goes_back_to_the_model_which_corrects_it(
 ) -> None:
     conv, harness = await conversation(tmp_path, server)
     update = "updated_claim"
-    server.script.add_tool_calls([{"name": update, "arguments": {"updates": [{"field": "caller_email", "value": "john at"}]}}])
+    server.script.add_tool_calls(
+        [{"name": update, "arguments": {"updates": [{"field": "caller_email", "value": "john at"}]}}]
+    )
     server.script.add_tool_calls(
         [{"name": update, "arguments": {"updates": [{"field": "caller_email", "value": "john@example.com"}]}}]
     )
@@ -176,7 +185,9 @@ async def test_fast_model_failures_retry_on_the_slow_model(
     assert [r.model for r in server.requests] == [FAST, SLOW]
 
 
-async def test_every_llm_failing_hands_the_call_to_the_form_agent(tmp_path: Path, server: ScriptedLlmServer) -> None:
+async def test_every_llm_failing_hands_the_call_to_the_form_agent(
+    tmp_path: Path, server: ScriptedLlmServer
+) -> None:
     conv, harness = await conversation(tmp_path, server)
     server.script.add_error(500, model=FAST)
     server.script.add_error(503, model=SLOW)
@@ -202,13 +213,13 @@ async def test_agent_alone_raises_when_every_model_fails(tmp_path: Path, server:
         await agent.respond(harness.ctx, harness.speak)
 
 
-def _human(text: str):  # type: ignore[no-untyped-def]
-    from shared.models import Message
-
+def _human(text: str) -> Message:
     return Message(persona=Persona.HUMAN, content=text)
 
 
-async def test_cancellation_mid_stream_keeps_only_what_was_spoken(tmp_path: Path, server: ScriptedLlmServer) -> None:
+async def test_cancellation_mid_stream_keeps_only_what_was_spoken(
+    tmp_path: Path, server: ScriptedLlmServer
+) -> None:
     conv, harness = await conversation(tmp_path, server)
     server.script.add_text(
         "First sentence is heard. Second sentence is cut off. Third never comes.", inter_token_ms=40
@@ -249,7 +260,9 @@ async def test_end_call_tool_says_goodbye_and_hangs_up(tmp_path: Path, server: S
     await conv.respond("That's all, bye", harness.speak)
     assert conv.ended
     assert [a.kind for a in harness.telephony.actions] == ["hang_up"]
-    assert harness.spoken[-1] in [p.replace("{bot_company}", "Contoso") for p in
-                                  harness.ctx.ports.prompts.phrase_choices("goodbye", "en-US")]
+    assert harness.spoken[-1] in [
+        p.replace("{bot_company}", "Contoso")
+        for p in harness.ctx.ports.prompts.phrase_choices("goodbye", "en-US")
+    ]
     call = await harness.reload()
     assert json.loads(call.messages[-1].tool_calls[0].arguments) == {}
