@@ -59,13 +59,16 @@ class CallContext:
     settings: ConversationSettings = field(default_factory=ConversationSettings)
     outcome: CallOutcome = field(default_factory=CallOutcome)
     form: FormState = field(default_factory=FormState)
+    clock: Callable[[], datetime] | None = None  # tests pin "now" for spoken dates
+
 
     @property
     def lang(self) -> str:
         return self.call.current_lang
 
     def now(self) -> datetime:
-        return datetime.now(ZoneInfo(self.settings.timezone))
+        zone = ZoneInfo(self.settings.timezone)
+        return self.clock().astimezone(zone) if self.clock else datetime.now(zone)
 
     def parse_context(self) -> ParseContext:
         return ParseContext(

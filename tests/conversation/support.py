@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from shared.conversation.context import CallContext, ConversationPorts
@@ -52,6 +54,7 @@ async def make_harness(
     lang: str = "en-US",
     agent_phone_number: str | None = "+33699999999",
     fail_transfers: bool = False,
+    clock: Callable[[], datetime] | None = None,
 ) -> Harness:
     store = SqliteCallStore(tmp_path / "calls.sqlite3")
     initiate = CallInitiate.model_validate(
@@ -69,5 +72,5 @@ async def make_harness(
     ports = ConversationPorts(
         store=store, telephony=telephony, sms=sms, search=InMemorySearch(DOCUMENTS), prompts=Prompts.load()
     )
-    ctx = CallContext(call=call, ports=ports, flags=flags or FeatureFlags())
+    ctx = CallContext(call=call, ports=ports, flags=flags or FeatureFlags(), clock=clock)
     return Harness(ctx=ctx, telephony=telephony, sms=sms, store=store)
