@@ -14,7 +14,7 @@ import json
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
@@ -127,6 +127,28 @@ class SearchSettings(BaseModel):
     )
 
 
+class CallbackJwtSettings(BaseModel):
+    """How ACS signs its callbacks: RS256 JWTs whose keys are published as a JWKS."""
+
+    issuer: str = "https://acscallautomation.communication.azure.com"
+    audience: str | None = Field(default=None, description="the ACS resource's immutable id")
+    jwks_url: str = "https://acscallautomation.communication.azure.com/calling/keys"
+
+
+class AcsSettings(BaseModel):
+    endpoint: str | None = Field(default=None, description="https://<resource>.communication.azure.com")
+    access_key: SecretStr | None = Field(default=None, description="empty: Entra ID (DefaultAzureCredential)")
+    phone_number: str = Field(default="+33100000000", description="the bot's number (E.164)")
+    callback_jwt: CallbackJwtSettings = CallbackJwtSettings()
+
+
+class MediaSettings(BaseModel):
+    public_url: str = Field(
+        default="ws://127.0.0.1:8765", description="websocket base URL of the media host, as ACS reaches it"
+    )
+    audio_format: Literal["Pcm16KMono", "Pcm24KMono"] = "Pcm16KMono"
+
+
 class ApiSettings(BaseModel):
     key: SecretStr | None = Field(default=None, description="x-functions-key expected by protected routes")
     public_url: str = "http://127.0.0.1:7071"
@@ -148,6 +170,8 @@ class Settings(BaseSettings):
     llm: LlmSettings = LlmSettings()
     conversation: ConversationSettings = ConversationSettings()
     prompts: PromptsSettings = PromptsSettings()
+    acs: AcsSettings = AcsSettings()
+    media: MediaSettings = MediaSettings()
     search: SearchSettings = SearchSettings()
 
     @property
@@ -181,6 +205,10 @@ class Settings(BaseSettings):
             )
         if self.mode is Mode.AZURE and not self.api.key:
             missing.append("API__KEY: required in azure mode to protect the API")
+        if self.mode is Mode.AZURE and not self.acs.endpoint:
+            missing.append("ACS__ENDPOINT: required in azure mode to place and answer calls")
+        if self.mode is Mode.AZURE and not self.acs.callback_jwt.audience:
+            missing.append("ACS__CALLBACK_JWT__AUDIENCE: required in azure mode to check ACS callbacks")
         if missing:
             raise ValueError("; ".join(missing))
         return self

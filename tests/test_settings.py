@@ -91,9 +91,11 @@ def test_azure_mode_lists_every_missing_setting_with_its_variable(monkeypatch: p
         "CACHE__REDIS__URL",
         "FLAGS__APPCONFIG__ENDPOINT",
         "API__KEY",
+        "ACS__ENDPOINT",
+        "ACS__CALLBACK_JWT__AUDIENCE",
     ):
         assert variable in message
-    assert len(caught.value.problems) == 4
+    assert len(caught.value.problems) == 6
 
 
 def test_invalid_values_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -365,12 +365,13 @@ def detect_intents(text: str, *, expecting_value: bool = False) -> set[Intent]:
 
 
 def is_intent_only(text: str) -> bool:
-    """True when the utterance is only intent phrases and fillers ("no, that's wrong", "euh, pardon ?")."""
+    """True when the utterance is empty, or intent phrases and fillers only ("no, that's wrong", "euh,
+    pardon ?"); fillers alone ("euh") are not an intent."""
     utterance = Utterance.of(text)
     if not utterance.flat:
         return True
     matches = _find(utterance)
-    return not _residual(utterance, matches)
+    return bool(matches) and not _residual(utterance, matches)
 
 
 _LANGUAGE_WORD: Final = re.compile(r"(?<![a-z])(english|anglais|french|francais)(?![a-z])")

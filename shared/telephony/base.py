@@ -1,12 +1,18 @@
-"""The telephony port. The ACS adapter comes with the telephony work; `RecordingTelephony` records."""
+"""The telephony port: place, answer and act on phone calls.
+
+Adapters: `acs.py` (Azure Communication Services Call Automation, also used against the local ACS
+simulator) and `RecordingTelephony` below (in-process: records each action; chat CLI and tests).
+"""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+from shared.models import Call
 from shared.models.call import utc_now
 
 
@@ -14,33 +20,83 @@ class TelephonyError(RuntimeError):
     """The telephony service refused or failed the action."""
 
 
-class Telephony(Protocol):
-    async def hang_up(self, call_id: UUID) -> None: ...
+@dataclass(frozen=True)
+class CallRoute:
+    """Where the telephony service sends one call's events and media."""
 
-    async def transfer(self, call_id: UUID, target_phone: str) -> None:
-        """Transfer the caller to `target_phone` (E.164); raise TelephonyError if it cannot."""
+    callback_url: str
+    media_url: str
+
+
+@dataclass(frozen=True)
+class CallLeg:
+    """The telephony service's identifiers for a connected call."""
+
+    call_connection_id: str
+    server_call_id: str | None = None
+    correlation_id: str | None = None
+
+
+class Telephony(Protocol):
+    async def answer(self, incoming_call_context: str, route: CallRoute) -> CallLeg: ...
+
+    async def create(self, target_phone: str, source_phone: str, route: CallRoute) -> CallLeg: ...
+
+    async def hang_up(self, call: Call) -> None: ...
+
+    async def transfer(self, call: Call, target_phone: str) -> None:
+        """Ask for a transfer of the caller to `target_phone` (E.164); the outcome arrives as an event."""
         ...
+
+    async def play_text(self, call: Call, text: str, *, lang: str, voice: str | None = None) -> None: ...
+
+    async def start_recording(self, call: Call, *, state_callback_url: str | None = None) -> str: ...
+
+    async def stop_recording(self, recording_id: str) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
 class TelephonyAction:
-    call_id: UUID
+    call_id: UUID | None
     kind: str
     target: str | None = None
     at: datetime = field(default_factory=utc_now)
 
 
 class RecordingTelephony:
-    """In-process adapter: records each action (chat CLI, tests). `fail_transfers` simulates refusals."""
+    """In-process adapter: records each action. `fail_transfers` simulates a refused transfer."""
 
     def __init__(self, *, fail_transfers: bool = False) -> None:
         self.actions: list[TelephonyAction] = []
         self._fail_transfers = fail_transfers
 
-    async def hang_up(self, call_id: UUID) -> None:
-        self.actions.append(TelephonyAction(call_id, "hang_up"))
+    async def answer(self, incoming_call_context: str, route: CallRoute) -> CallLeg:
+        self.actions.append(TelephonyAction(None, "answer", route.callback_url))
+        return CallLeg(call_connection_id=uuid.uuid4().hex)
 
-    async def transfer(self, call_id: UUID, target_phone: str) -> None:
+    async def create(self, target_phone: str, source_phone: str, route: CallRoute) -> CallLeg:
+        self.actions.append(TelephonyAction(None, "create", target_phone))
+        return CallLeg(call_connection_id=uuid.uuid4().hex)
+
+    async def hang_up(self, call: Call) -> None:
+        self.actions.append(TelephonyAction(call.call_id, "hang_up"))
+
+    async def transfer(self, call: Call, target_phone: str) -> None:
         if self._fail_transfers:
             raise TelephonyError(f"transfer to {target_phone} refused")
-        self.actions.append(TelephonyAction(call_id, "transfer", target_phone))
+        self.actions.append(TelephonyAction(call.call_id, "transfer", target_phone))
+
+    async def play_text(self, call: Call, text: str, *, lang: str, voice: str | None = None) -> None:
+        self.actions.append(TelephonyAction(call.call_id, "play", text))
+
+    async def start_recording(self, call: Call, *, state_callback_url: str | None = None) -> str:
+        self.actions.append(TelephonyAction(call.call_id, "start_recording"))
+        return uuid.uuid4().hex
+
+    async def stop_recording(self, recording_id: str) -> None:
+        self.actions.append(TelephonyAction(None, "stop_recording", recording_id))
+
+    async def close(self) -> None:
+        return None
