@@ -8,13 +8,15 @@ from dataclasses import dataclass
 
 from shared.cache.base import Cache
 from shared.flags.base import FlagSource
+from shared.jobs.base import JobQueue, MemoryJobQueue
 from shared.llm.client import OpenAiChatModel, build_chat_models
 from shared.prompts import Prompts
 from shared.search.base import DocumentSearch, InMemorySearch, load_documents
-from shared.settings import CacheBackend, FlagsBackend, Settings, StoreBackend, load_settings
+from shared.settings import CacheBackend, FlagsBackend, JobsBackend, Settings, StoreBackend, load_settings
 from shared.sms.base import OutboxSms, SmsSender
 from shared.store.base import CallStore
 from shared.telephony.base import RecordingTelephony, Telephony
+from shared.telephony.callback_auth import JwtVerifier
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +34,17 @@ class Services:
     sms: SmsSender
     search: DocumentSearch
     llm_models: dict[str, OpenAiChatModel]
+    jobs: JobQueue
+    callback_verifier: JwtVerifier
 
     async def aclose(self) -> None:
-        closers = [("store", self.store.close), ("cache", self.cache.close), ("flags", self.flags.close)]
+        closers = [
+            ("store", self.store.close),
+            ("cache", self.cache.close),
+            ("flags", self.flags.close),
+            ("telephony", self.telephony.close),
+            ("jobs", self.jobs.close),
+        ]
         closers += [(f"llm {role}", model.close) for role, model in self.llm_models.items()]
         for name, closer in closers:
             try:
@@ -90,14 +100,35 @@ def build_flags(settings: Settings) -> FlagSource:
     return YamlFlagSource(settings.flags.yaml_path, ttl_sec=settings.flags.ttl_sec)
 
 
+def build_telephony(settings: Settings) -> Telephony:
+    """ACS (Azure, or the local simulator when its endpoint is set); else the in-process recorder."""
+    acs = settings.acs
+    if acs.endpoint:
+        from shared.telephony.acs import AcsTelephony  # noqa: PLC0415
+
+        key = acs.access_key.get_secret_value() if acs.access_key else None
+        return AcsTelephony(acs.endpoint, access_key=key, audio_format=settings.media.audio_format)
+    return RecordingTelephony()
+
+
+def build_jobs(settings: Settings) -> JobQueue:
+    if settings.jobs_backend is JobsBackend.STORAGE:
+        from shared.jobs.storage_queue import StorageJobQueue  # noqa: PLC0415
+
+        connection = settings.jobs.connection_string
+        assert connection is not None  # guaranteed by Settings validation
+        return StorageJobQueue(connection.get_secret_value(), settings.jobs.queue_name)
+    return MemoryJobQueue()
+
+
 def build_search(settings: Settings) -> DocumentSearch:
     folder = settings.search.documents_path
     return InMemorySearch(load_documents(folder) if folder else [])
 
 
 def build_services(settings: Settings | None = None) -> Services:
-    """Every adapter of the process. Telephony and SMS are the in-process recorders until their
-    ACS and Twilio adapters are wired in (telephony work)."""
+    """Every adapter of the process. SMS is the in-process outbox until its ACS and Twilio adapters
+    are wired in (SMS work)."""
     settings = settings or load_settings()
     return Services(
         settings=settings,
@@ -105,10 +136,16 @@ def build_services(settings: Settings | None = None) -> Services:
         cache=build_cache(settings),
         flags=build_flags(settings),
         prompts=Prompts.load(settings.prompts.path, overrides=settings.prompts.overrides_path),
-        telephony=RecordingTelephony(),
+        telephony=build_telephony(settings),
         sms=OutboxSms(),
         search=build_search(settings),
         llm_models=build_chat_models(settings.llm),
+        jobs=build_jobs(settings),
+        callback_verifier=JwtVerifier(
+            jwks_url=settings.acs.callback_jwt.jwks_url,
+            issuer=settings.acs.callback_jwt.issuer,
+            audience=settings.acs.callback_jwt.audience,
+        ),
     )
 
 

@@ -25,6 +25,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from shared.models.call import CallInitiate
+
 ENV_NESTED_DELIMITER = "__"
 
 
@@ -43,6 +45,11 @@ class StoreBackend(StrEnum):
 class CacheBackend(StrEnum):
     MEMORY = "memory"
     REDIS = "redis"
+
+
+class JobsBackend(StrEnum):
+    MEMORY = "memory"
+    STORAGE = "storage"
 
 
 class FlagsBackend(StrEnum):
@@ -89,6 +96,12 @@ class FlagsSettings(BaseModel):
     yaml_path: Path | None = Path("flags.yaml")
     ttl_sec: float = Field(default=60, gt=0)
     appconfig: AppConfigSettings = AppConfigSettings()
+
+
+class JobsSettings(BaseModel):
+    backend: JobsBackend | None = Field(default=None, description="default: memory (local), storage (azure)")
+    connection_string: SecretStr | None = Field(default=None, description="Azure Storage (or Azurite)")
+    queue_name: str = "post-call"
 
 
 class LlmModelSettings(BaseModel):
@@ -171,6 +184,10 @@ class Settings(BaseSettings):
     conversation: ConversationSettings = ConversationSettings()
     prompts: PromptsSettings = PromptsSettings()
     acs: AcsSettings = AcsSettings()
+    inbound: CallInitiate = Field(
+        default_factory=CallInitiate, description="bot, task and claim schema of calls the bot answers"
+    )
+    jobs: JobsSettings = JobsSettings()
     media: MediaSettings = MediaSettings()
     search: SearchSettings = SearchSettings()
 
@@ -188,6 +205,10 @@ class Settings(BaseSettings):
             FlagsBackend.APPCONFIG if self.mode is Mode.AZURE else FlagsBackend.YAML
         )
 
+    @property
+    def jobs_backend(self) -> JobsBackend:
+        return self.jobs.backend or (JobsBackend.STORAGE if self.mode is Mode.AZURE else JobsBackend.MEMORY)
+
     @model_validator(mode="after")
     def _chosen_adapters_are_configured(self) -> Settings:
         """Collect every missing setting of the chosen adapters into one error."""
@@ -203,6 +224,8 @@ class Settings(BaseSettings):
                 "FLAGS__APPCONFIG__ENDPOINT (or FLAGS__APPCONFIG__CONNECTION_STRING): "
                 "required by the appconfig flags"
             )
+        if self.jobs_backend is JobsBackend.STORAGE and not self.jobs.connection_string:
+            missing.append("JOBS__CONNECTION_STRING: required by the storage job queue")
         if self.mode is Mode.AZURE and not self.api.key:
             missing.append("API__KEY: required in azure mode to protect the API")
         if self.mode is Mode.AZURE and not self.acs.endpoint:

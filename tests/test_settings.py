@@ -93,9 +93,10 @@ def test_azure_mode_lists_every_missing_setting_with_its_variable(monkeypatch: p
         "API__KEY",
         "ACS__ENDPOINT",
         "ACS__CALLBACK_JWT__AUDIENCE",
+        "JOBS__CONNECTION_STRING",
     ):
         assert variable in message
-    assert len(caught.value.problems) == 6
+    assert len(caught.value.problems) == 7
 
 
 def test_invalid_values_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:

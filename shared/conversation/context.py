@@ -61,7 +61,6 @@ class CallContext:
     form: FormState = field(default_factory=FormState)
     clock: Callable[[], datetime] | None = None  # tests pin "now" for spoken dates
 
-
     @property
     def lang(self) -> str:
         return self.call.current_lang

@@ -211,6 +211,13 @@ class TurnLatency(_Part):
     first_frame_out_ms: float | None = None
 
 
+class CallSecrets(_Part):
+    """Per-call secrets carried in the callback and media URLs; never shown by the API."""
+
+    callback: str | None = None
+    media: str | None = None
+
+
 class Call(_Part):
     call_id: UUID = Field(default_factory=uuid4)
     created_at: datetime = Field(default_factory=utc_now)
@@ -230,7 +237,11 @@ class Call(_Part):
     reminders: list[Reminder] = Field(default_factory=list)
     synthesis: Synthesis | None = None
     next: NextAction | None = None
+    recording_id: str | None = None
     recording_url: str | None = None
+    previous_call_id: UUID | None = Field(default=None, description="the call this one resumes")
+    post_call_enqueued_at: datetime | None = None
+    secrets: CallSecrets = Field(default_factory=CallSecrets)
     turns: list[TurnLatency] = Field(default_factory=list)
     etag: str | None = Field(default=None, description="set by the store; stale etags are refused")
 
@@ -254,6 +265,10 @@ class Call(_Part):
                 return False
         self.reminders.append(reminder)
         return True
+
+    def public(self) -> dict[str, object]:
+        """The call as the API shows it: no secrets, no etag."""
+        return self.model_dump(mode="json", exclude={"etag", "secrets"})
 
     def document(self) -> dict[str, object]:
         """The JSON-ready document the stores persist (without the store-managed etag)."""

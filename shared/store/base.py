@@ -49,6 +49,10 @@ class CallStore(Protocol):
         """Write the call if its etag is still current; ConflictError otherwise. Returns the new etag."""
         ...
 
+    async def delete(self, call_id: UUID, *, caller_phone: str) -> bool:
+        """Remove the call (a call that could not be placed); True when it existed."""
+        ...
+
     async def find_resumable(self, caller_phone: str, *, within: timedelta, now: datetime) -> Call | None:
         """The caller's latest call updated after `now - within`, to resume the conversation."""
         ...

@@ -114,6 +114,15 @@ class CosmosCallStore:
             raise self._error(exc) from exc
         return _from_document(document)
 
+    async def delete(self, call_id: UUID, *, caller_phone: str) -> bool:
+        try:
+            await self._container.delete_item(str(call_id), partition_key=caller_phone)
+        except exceptions.CosmosResourceNotFoundError:
+            return False
+        except exceptions.CosmosHttpResponseError as exc:
+            raise self._error(exc) from exc
+        return True
+
     async def find_resumable(self, caller_phone: str, *, within: timedelta, now: datetime) -> Call | None:
         page = await self._query(
             "SELECT TOP 1 * FROM c WHERE c.caller_phone = @phone AND c.updated_sort >= @since"

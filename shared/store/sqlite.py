@@ -148,6 +148,12 @@ class SqliteCallStore:
             raise ConflictError(f"call {call.call_id}: stale etag or deleted (someone else wrote first)")
         return call.model_copy(update={"etag": etag})
 
+    async def delete(self, call_id: UUID, *, caller_phone: str) -> bool:
+        def work(db: sqlite3.Connection) -> int:
+            return db.execute("DELETE FROM calls WHERE call_id = ?", (str(call_id),)).rowcount
+
+        return await self._run(work) == 1
+
     async def find_resumable(self, caller_phone: str, *, within: timedelta, now: datetime) -> Call | None:
         def work(db: sqlite3.Connection) -> Call | None:
             row = db.execute(

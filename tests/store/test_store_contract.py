@@ -173,5 +173,21 @@ async def test_bad_paging_arguments_are_clear_errors(store: CallStore) -> None:
         await store.list_by_phone(PHONE, limit=0)
 
 
+async def test_delete_removes_the_call_once(store: CallStore) -> None:
+    call = await store.create(make_call())
+    assert await store.delete(call.call_id, caller_phone=PHONE) is True
+    assert await store.get(call.call_id) is None
+    assert await store.delete(call.call_id, caller_phone=PHONE) is False
+
+
+async def test_secrets_are_stored_but_not_public(store: CallStore) -> None:
+    call = make_call()
+    call.secrets.callback = "s3cret"
+    await store.create(call)
+    loaded = await store.get(call.call_id)
+    assert loaded is not None and loaded.secrets.callback == "s3cret"
+    assert "s3cret" not in str(loaded.public())
+
+
 async def test_ping_succeeds(store: CallStore) -> None:
     await store.ping()

@@ -1,0 +1,197 @@
+"""React to the telephony service's call events (CloudEvents posted to the call's callback URL).
+
+Every event is applied once: its id is marked in the cache after it is applied, and state changes
+are guarded by the call document itself (a redelivered CallDisconnected finds
+`post_call_enqueued_at` already set, so the post-call job is enqueued once even if the cache forgot).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from shared.composition import Services
+from shared.jobs.base import POST_CALL, Job
+from shared.models import Call, CallState, Message, MessageAction, Persona
+from shared.models.call import utc_now
+from shared.store.base import CallNotFoundError, update_call
+from shared.telephony.base import TelephonyError
+from shared.telephony.callback_auth import check_call_secret
+
+log = logging.getLogger(__name__)
+
+EVENT_PREFIX = "Microsoft.Communication."
+SEEN_EVENT_TTL_SEC = 24 * 3600.0
+DTMF_LANGUAGE_KEYS = "123456789"
+_TONE_KEYS = {
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+}
+
+
+async def handle_call_events(
+    services: Services, call_id: UUID, secret: str | None, events: list[dict[str, Any]]
+) -> list[str]:
+    """Apply each event to the call; returns the event types applied (duplicates and unknowns left out).
+
+    Raises CallbackAuthError for a wrong per-call secret and CallNotFoundError for an unknown call,
+    before anything changes.
+    """
+    call = await services.store.get(call_id)
+    if call is None:
+        raise CallNotFoundError(call_id)
+    check_call_secret(call.secrets.callback, secret)
+    applied: list[str] = []
+    for event in events:
+        kind = str(event.get("type", "")).removeprefix(EVENT_PREFIX)
+        seen_key = f"call-event:{event.get('id') or ''}"
+        if event.get("id") and await services.cache.get(seen_key) is not None:
+            log.info("call %s: event %s (%s) already handled", call_id, event.get("id"), kind)
+            continue
+        handler = _HANDLERS.get(kind)
+        if handler is None:
+            log.info("call %s: event %s not handled", call_id, kind)
+            continue
+        data = event.get("data")
+        await handler(services, call, data if isinstance(data, dict) else {})
+        if event.get("id"):  # marked once applied: a failed handler lets the redelivery try again
+            await services.cache.set(seen_key, b"1", ttl_sec=SEEN_EVENT_TTL_SEC)
+        applied.append(kind)
+    return applied
+
+
+async def _save(services: Services, call: Call, mutate: Callable[[Call], None]) -> Call:
+    return await update_call(services.store, call.call_id, mutate, caller_phone=call.caller_phone)
+
+
+async def _connected(services: Services, call: Call, data: dict[str, Any]) -> None:
+    def apply(stored: Call) -> None:
+        stored.connection.state = CallState.CONNECTED
+        stored.connection.call_connection_id = (
+            data.get("callConnectionId") or stored.connection.call_connection_id
+        )
+        stored.connection.server_call_id = data.get("serverCallId") or stored.connection.server_call_id
+        stored.connection.correlation_id = data.get("correlationId") or stored.connection.correlation_id
+
+    stored = await _save(services, call, apply)
+    flags = await services.flags.get()
+    if flags.recording_enabled and not stored.recording_id:
+        await _start_recording(services, stored)
+
+
+async def _start_recording(services: Services, call: Call) -> None:
+    try:
+        recording_id = await services.telephony.start_recording(call)
+    except TelephonyError as exc:
+        log.warning("call %s: recording did not start: %s", call.call_id, exc)
+        return
+
+    def apply(stored: Call) -> None:
+        stored.recording_id = recording_id
+
+    await _save(services, call, apply)
+
+
+async def _disconnected(services: Services, call: Call, data: dict[str, Any]) -> None:
+    enqueue: list[bool] = []
+
+    def apply(stored: Call) -> None:
+        stored.connection.state = CallState.DISCONNECTED
+        enqueue.clear()
+        if stored.post_call_enqueued_at is None:
+            stored.post_call_enqueued_at = utc_now()
+            enqueue.append(True)
+
+    await _save(services, call, apply)
+    if enqueue:
+        await services.jobs.enqueue(Job(kind=POST_CALL, call_id=str(call.call_id)))
+
+
+async def _transfer_accepted(services: Services, call: Call, data: dict[str, Any]) -> None:
+    target = ((data.get("transferTarget") or {}).get("phoneNumber") or {}).get("value") or ""
+
+    def apply(stored: Call) -> None:
+        stored.connection.state = CallState.TRANSFERRING
+        stored.messages.append(
+            Message(
+                persona=Persona.ASSISTANT, action=MessageAction.TRANSFER, content=f"transferred to {target}"
+            )
+        )
+
+    await _save(services, call, apply)
+
+
+async def _transfer_failed(services: Services, call: Call, data: dict[str, Any]) -> None:
+    """The agent's line refused: apologise and hang up (a call-back reminder is the caller's way back)."""
+    reason = (data.get("resultInformation") or {}).get("message", "transfer failed")
+    apology = services.prompts.phrase(
+        "transfer_failed", call.current_lang, {"bot_company": call.initiate.bot_company}
+    )
+
+    def apply(stored: Call) -> None:
+        stored.messages.append(Message(persona=Persona.ASSISTANT, content=apology))
+
+    stored = await _save(services, call, apply)
+    log.warning("call %s: transfer failed (%s)", call.call_id, reason)
+    try:
+        await services.telephony.play_text(stored, apology, lang=stored.current_lang)
+    except TelephonyError as exc:
+        log.warning("call %s: apology not played: %s", call.call_id, exc)
+    try:
+        await services.telephony.hang_up(stored)
+    except TelephonyError as exc:
+        log.warning("call %s: hang up after failed transfer: %s", call.call_id, exc)
+
+
+async def _recognize_completed(services: Services, call: Call, data: dict[str, Any]) -> None:
+    """A key pressed to choose the language: 1 for the first available language, 2 for the second..."""
+    tones = (data.get("dtmfResult") or {}).get("tones") or []
+    key = _TONE_KEYS.get(str(tones[0]).lower(), str(tones[0])) if tones else ""
+    languages = call.initiate.lang.availables
+    if key in DTMF_LANGUAGE_KEYS and 0 < int(key) <= len(languages):
+        chosen = languages[int(key) - 1].short_code
+
+        def apply(stored: Call) -> None:
+            stored.lang_short_code = chosen
+
+        await _save(services, call, apply)
+
+
+async def _recording_state(services: Services, call: Call, data: dict[str, Any]) -> None:
+    recording_id = data.get("recordingId")
+    if recording_id and recording_id != call.recording_id:
+
+        def apply(stored: Call) -> None:
+            stored.recording_id = recording_id
+
+        await _save(services, call, apply)
+
+
+async def _logged(services: Services, call: Call, data: dict[str, Any]) -> None:
+    info = data.get("resultInformation") or {}
+    log.info("call %s: %s %s", call.call_id, info.get("code", ""), info.get("message", ""))
+
+
+_HANDLERS = {
+    "CallConnected": _connected,
+    "CallDisconnected": _disconnected,
+    "CallTransferAccepted": _transfer_accepted,
+    "CallTransferFailed": _transfer_failed,
+    "RecognizeCompleted": _recognize_completed,
+    "RecognizeFailed": _logged,
+    "PlayCompleted": _logged,
+    "PlayFailed": _logged,
+    "MediaStreamingStarted": _logged,
+    "MediaStreamingStopped": _logged,
+    "MediaStreamingFailed": _logged,
+    "RecordingStateChanged": _recording_state,
+}

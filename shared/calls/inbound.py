@@ -1,0 +1,108 @@
+"""Answer a call the caller placed (Event Grid `IncomingCall`): answer first, then look up the caller.
+
+A caller ringing back within `callback_timeout_hour` resumes their conversation: the new call carries
+the previous call's claim, reminders and transcript, and points back to it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from shared.composition import Services
+from shared.models import Call, CallDirection
+from shared.models.call import check_e164, utc_now
+from shared.store.base import update_call
+from shared.telephony.base import TelephonyError
+
+from .routing import call_route, with_new_secrets
+
+log = logging.getLogger(__name__)
+
+INCOMING_CALL = "Microsoft.Communication.IncomingCall"
+
+
+@dataclass(frozen=True)
+class IncomingCall:
+    to_phone: str
+    from_phone: str
+    incoming_call_context: str
+    server_call_id: str | None
+    correlation_id: str | None
+
+    @classmethod
+    def from_event_data(cls, data: dict[str, Any]) -> IncomingCall:
+        def phone(side: str) -> str:
+            party = data.get(side) or {}
+            value = (party.get("phoneNumber") or {}).get("value") or str(party.get("rawId", "")).removeprefix(
+                "4:"
+            )
+            return check_e164(value)
+
+        context = data.get("incomingCallContext")
+        if not isinstance(context, str) or not context:
+            raise ValueError("IncomingCall event without incomingCallContext")
+        return cls(
+            to_phone=phone("to"),
+            from_phone=phone("from"),
+            incoming_call_context=context,
+            server_call_id=data.get("serverCallId"),
+            correlation_id=data.get("correlationId"),
+        )
+
+
+async def _resumable(services: Services, call: Call) -> Call | None:
+    """The caller's latest other call, if it was active within `callback_timeout_hour`."""
+    flags = await services.flags.get()
+    since = utc_now() - timedelta(hours=flags.callback_timeout_hour)
+    recent = await services.store.list_by_phone(call.caller_phone, limit=2)
+    return next((c for c in recent.items if c.call_id != call.call_id and c.updated_at >= since), None)
+
+
+async def answer_incoming_call(services: Services, data: dict[str, Any]) -> Call | None:
+    """Answer a call to the bot's number; None when the call is for another number (not ours)."""
+    incoming = IncomingCall.from_event_data(data)
+    settings = services.settings
+    if incoming.to_phone != settings.acs.phone_number:
+        log.info(
+            "incoming call to %s ignored: the bot answers %s", incoming.to_phone, settings.acs.phone_number
+        )
+        return None
+    call = with_new_secrets(
+        Call(
+            caller_phone=incoming.from_phone,
+            bot_phone=incoming.to_phone,
+            direction=CallDirection.INBOUND,
+            initiate=settings.inbound.model_copy(deep=True),
+        )
+    )
+    call.connection.server_call_id = incoming.server_call_id
+    call.connection.correlation_id = incoming.correlation_id
+    call = await services.store.create(call)  # one local write; the events of the call need the document
+    try:
+        leg = await services.telephony.answer(incoming.incoming_call_context, call_route(settings, call))
+    except TelephonyError:
+        await services.store.delete(call.call_id, caller_phone=call.caller_phone)
+        raise
+
+    previous = await _resumable(services, call)
+
+    def _connect_and_resume(stored: Call) -> None:
+        stored.connection.call_connection_id = leg.call_connection_id
+        stored.connection.server_call_id = leg.server_call_id or stored.connection.server_call_id
+        stored.connection.correlation_id = leg.correlation_id or stored.connection.correlation_id
+        if previous is not None:
+            stored.previous_call_id = previous.call_id
+            stored.initiate = previous.initiate.model_copy(deep=True)
+            stored.lang_short_code = previous.lang_short_code
+            stored.agent = previous.agent
+            stored.claim = dict(previous.claim)
+            stored.archived_claims = [dict(c) for c in previous.archived_claims]
+            stored.reminders = [r.model_copy() for r in previous.reminders]
+            stored.messages = [m.model_copy(deep=True) for m in previous.messages]
+
+    return await update_call(
+        services.store, call.call_id, _connect_and_resume, caller_phone=call.caller_phone
+    )

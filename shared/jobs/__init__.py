@@ -1,0 +1,1 @@
+"""Job queue port: work handed from the call path to background workers (post-call insights)."""
