@@ -6,6 +6,8 @@ same under `func start`, in Azure and under the local dev runner (uvicorn).
 
 import azure.functions as func
 
+from blueprints import calls
 from blueprints.api import create_api
 
 app = func.AsgiFunctionApp(app=create_api(), http_auth_level=func.AuthLevel.ANONYMOUS)
+app.register_functions(calls.bp)

@@ -5,22 +5,32 @@ Routes live under `/api`, the Functions host's default route prefix, so URLs are
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 
-from blueprints import health
+from blueprints import calls, health, runtime
 from shared.composition import ServicesHolder
-from shared.settings import Settings
+from shared.settings import Settings, SettingsError
 from shared.store.base import StoreError
 
 API_PREFIX = "/api"
+MAX_BODY_BYTES = 256 * 1024
+
+
+def _readable(error: Mapping[str, Any]) -> str:
+    """`phone_number: '12345' is not an E.164 phone number...` instead of pydantic's nested lists."""
+    location = ".".join(str(part) for part in tuple(error.get("loc", ()))[1:]) or "body"
+    return f"{location}: {str(error.get('msg', 'invalid')).removeprefix('Value error, ')}"
 
 
 def create_api(settings: Settings | None = None) -> FastAPI:
-    holder = ServicesHolder(settings)
+    """The API. Without `settings`, the process's shared services (also used by the triggers)."""
+    holder = ServicesHolder(settings) if settings is not None else runtime.services
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -30,6 +40,22 @@ def create_api(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Call Center AI", version="0.1.0", lifespan=lifespan)
     app.state.services = holder
     app.include_router(health.router, prefix=API_PREFIX)
+    app.include_router(calls.router, prefix=API_PREFIX)
+
+    @app.middleware("http")
+    async def _bounded_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        length = request.headers.get("content-length", "0")
+        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+            return JSONResponse({"detail": f"body larger than {MAX_BODY_BYTES} bytes"}, status_code=413)
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": [_readable(e) for e in exc.errors()]}, status_code=400)
+
+    @app.exception_handler(SettingsError)
+    async def _misconfigured(_request: Request, exc: SettingsError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
 
     @app.exception_handler(StoreError)
     async def _store_unavailable(_request: Request, exc: StoreError) -> JSONResponse:

@@ -6,7 +6,7 @@ import logging
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.claim.schema import ClaimField
+from shared.claim.schema import ClaimSchema
 from shared.composition import Services
 from shared.models import Call, CallDirection, CallInitiate, LanguageSettings
 from shared.models.call import E164
@@ -28,7 +28,7 @@ class CallRequest(BaseModel):
     bot_name: str = Field(min_length=1, max_length=50)
     task: str = Field(min_length=1, max_length=4000)
     agent_phone_number: E164 | None = Field(default=None, description="human agent for transfers, E.164")
-    claim: list[ClaimField] | None = Field(default=None, max_length=20, description="claim schema")
+    claim: ClaimSchema | None = Field(default=None, description="claim schema: [{name, type, description}]")
     lang: LanguageSettings | None = None
 
     def to_call(self, bot_phone: str) -> Call:
@@ -38,7 +38,7 @@ class CallRequest(BaseModel):
                 "bot_name": self.bot_name,
                 "task": self.task,
                 "agent_phone_number": self.agent_phone_number,
-                **({"claim": self.claim} if self.claim is not None else {}),
+                **({"claim": list(self.claim.root)} if self.claim is not None else {}),
                 **({"lang": self.lang} if self.lang is not None else {}),
             }
         )
