@@ -215,7 +215,7 @@ _PATTERNS: Final = (
             rf"(?:parlez|parles) vous {_LANGUAGES}|vous parlez {_LANGUAGES}|tu parles {_LANGUAGES}",
             rf"(?:on peut|pouvons nous|pouvez vous|est ce qu on peut|peut on) (?:parler|continuer)"
             rf" en {_LANGUAGES}",
-            rf"je (?:ne )?(?:parle|comprends) pas (?:l )?{_LANGUAGES}",
+            rf"je (?:ne )?(?:parle|comprends) pas (?:l |le |en )?{_LANGUAGES}",
             rf"je parle (?:seulement |uniquement )?{_LANGUAGES}",
             rf"(?:passer|continuer|parler) (?:a l |en )?{_LANGUAGES}",
         ),
@@ -249,6 +249,7 @@ _PATTERNS: Final = (
             r"ce n est pas (?:ca|cela|correct|juste|exact|bon|le bon|la bonne)",
             r"c est pas (?:ca|correct|juste|bon)",
             r"c est faux|c est une erreur|vous vous etes trompee?|vous avez mal (?:compris|entendu|note)",
+            r"(?:i said|j ai dit) (?:no|non)",
         ),
     ),
     _Pattern(Intent.NO, _B, _rx(r"wrong|incorrect|faux|erreur|no no|non non")),

@@ -19,7 +19,9 @@ MAX_NAME_WORDS: Final = 6
 _SIMILAR_ENOUGH: Final = 0.6  # a spelled word this close to a said word replaces it ("smyth" / "s m i t h")
 
 _LETTER_DOT: Final = re.compile(r"(?<![^\W\d_])([^\W\d_])\.(?=\s|$|[^\W\d_]\.)")  # "S. M. I." → "S M I"
-_CLAUSE_BREAK: Final = re.compile(r"[,;:!?…]+|\.(?=\s|$)|\s[-–—]+\s")
+_CLAUSE_BREAK: Final = re.compile(
+    r"[,;:!?…]+|\.(?=\s|$)|\s[-–—]+\s|\s(?:and|et|but|mais)\s+(?=(?:my|mon|ma)\s)", re.IGNORECASE
+)
 _EDGE_PUNCTUATION: Final = '"“”«»()[]{}.,;:!?*'
 _INTERJECTIONS: Final = re.compile(
     r"^(?:yes|yeah|yep|sure|ok|okay|oui|ouais|well|so|alors|bon|bah|euh|heu|um|uh|er|erm|hum|hmm|oh|ah"
@@ -28,7 +30,8 @@ _INTERJECTIONS: Final = re.compile(
 )
 _NAME_WORD: Final = r"(?:(?:full|first|last|family|given|complete|middle) )?(?:name|names|surname)"
 _STATEMENTS: Final = re.compile(
-    r"^(?:"
+    r"^(?:c'est moi|c est moi|it's me|it is me|this is me|that's me"
+    r"|"
     rf"(?:(?:my|our|the|his|her|your) )?{_NAME_WORD}(?:'s| is| was| would be| it's)?"
     r"|(?:(?:mon|le|son|notre|votre) )?(?:nom|prenom|nom de famille|nom complet)(?: (?:c'est|c est|est|:))?"
     r"|moi c'est|moi c est|je m'appelle|je m appelle|je me nomme|je me prenomme|je suis|ici|voici"
@@ -88,18 +91,31 @@ def _strip(tokens: list[str], pattern: re.Pattern[str]) -> tuple[list[str], bool
     return tokens[len(match.group(0).split()) :], True
 
 
-def _strip_lead_ins(tokens: list[str]) -> list[str]:
-    """Drop "well", "yes", then one "my name is" / "je m'appelle" / "c'est", then "Mr" / "Madame"."""
+def _strip_lead_ins(tokens: list[str]) -> tuple[list[str], str]:
+    """Drop "well", "yes", then "my name is" / "je m'appelle" / "c'est", then "Mr" / "Madame".
+
+    Also says which part of the name the clause announces: "first" ("my first name is"), "last"
+    ("my last name is", "nom de famille") or "" (the whole name, or not said).
+    """
     stripped = True
     while stripped and tokens:
         tokens, stripped = _strip(tokens, _INTERJECTIONS)
-    statement = True
-    while statement and tokens:
-        tokens, statement = _strip(tokens, _STATEMENTS)
+    part = ""
+    while tokens:
+        folded = " ".join(fold(token) for token in tokens)
+        match = _STATEMENTS.match(folded)
+        if match is None:
+            break
+        said = match.group(0)
+        if re.search(r"\b(?:first|given|prenom)\b", said):
+            part = "first"
+        elif re.search(r"\b(?:last|family|surname|nom de famille)\b", said):
+            part = "last"
+        tokens = tokens[len(said.split()) :]
     title = True
     while title and tokens:
         tokens, title = _strip(tokens, _TITLES)
-    return tokens
+    return tokens, part
 
 
 def _spelled(tokens: list[str]) -> str | None:
@@ -141,6 +157,19 @@ def _merge_spelling(words: list[str], spelled: str) -> list[str]:
     return [*words, spelled]
 
 
+def _combine(words: list[str], more: list[str], part: str) -> list[str]:
+    """Fold a later clause into the name: "my first name is Anna, my last name is Kowalski" → both;
+    "Smith. John Smith." → the fuller repeat; anything else after the name is chatter."""
+    if not words or not more:
+        return words or more
+    said, new = {_letters_only(word) for word in words}, {_letters_only(word) for word in more}
+    if part and said.isdisjoint(new):
+        return [*more, *words] if part == "first" else [*words, *more]
+    if said < new and len(more) <= MAX_NAME_WORDS:
+        return more
+    return words
+
+
 def _capitalise(part: str) -> str:
     return part[:1].upper() + part[1:].lower()
 
@@ -176,14 +205,13 @@ def extract_name(text: str) -> str | None:
     words: list[str] = []
     spellings: list[str] = []
     for clause in clauses:
-        tokens = _strip_lead_ins(_tokens(clause))
+        tokens, part = _strip_lead_ins(_tokens(clause))
         spelled = _spelled(tokens)
         if spelled is not None:
             spellings.append(spelled)
             continue
         clause_words, trailing = _split_clause(tokens)
-        if not words:
-            words = clause_words[:MAX_NAME_WORDS]
+        words = _combine(words, clause_words[:MAX_NAME_WORDS], part)
         if trailing is not None:
             spellings.append(trailing)
     for spelled in spellings:

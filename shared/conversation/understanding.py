@@ -69,10 +69,10 @@ _EDGE_NOISE: Final = " \t,.;:!?…-–—"
 def _fold_keep_length(text: str) -> str:
     """Fold accents character by character, so offsets in the result are offsets in ``text``."""
     out: list[str] = []
-    for ch in text.lower():
-        folded = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+    for ch in text.replace("’", "'"):
+        folded = "".join(c for c in unicodedata.normalize("NFKD", ch.lower()) if not unicodedata.combining(c))
         out.append(folded if len(folded) == 1 else ch)
-    return "".join(out).replace("’", "'")
+    return "".join(out)
 
 
 def _strip_hint_lead_in(text: str, name_hint: str | None) -> str:
@@ -164,6 +164,8 @@ def _local_part(tokens: list[str], at: int) -> str | None:
                 start -= 1
         parts[:0] = tokens[start : i + 1]
         i = start - 1
+        if tokens[start].isdigit() and i >= 0 and _is_label(tokens[i]):
+            continue  # "smith 42" is "smith42"
         if i >= 1 and tokens[i] in _LOCAL_SEPARATORS and _is_label(tokens[i - 1]):
             parts.insert(0, tokens[i])
             i -= 1
@@ -224,12 +226,18 @@ _PHONE_WORDS: Final = frozenset({"+", "plus", "double", "triple", "oh", "o"})
 _PHONE_JOINERS: Final = frozenset({"and", "et", "double", "triple"})  # never the last word of a number
 _PHONE_NOT_LAST: Final = _PHONE_JOINERS | {"plus", "+"}
 _MAX_PHONE_WORDS: Final = 24
+_MAX_PHONE_ATTEMPTS: Final = 300  # plenty for a real sentence; bounds the cost of a pathological one
+_PHONE_DIGIT_RANGE: Final = range(5, 18)  # E.164 has at most 15 digits, plus a "00" or trunk "0"
 
 
-def _is_phone_token(token: str) -> bool:
-    if token in _PHONE_WORDS or token in _PHONE_JOINERS or _PHONE_DIGITS.fullmatch(token):
-        return True
-    return words_to_digits(token).replace(" ", "").isdigit()
+def _phone_digits(token: str) -> int | None:
+    """How many digits a word of a phone number stands for (roughly), or None for other words."""
+    if token in _PHONE_WORDS or token in _PHONE_JOINERS:
+        return 1 if token in ("oh", "o", "double", "triple") else 0
+    if _PHONE_DIGITS.fullmatch(token):
+        return sum(ch.isdigit() for ch in token)
+    spoken = words_to_digits(token).replace(" ", "")
+    return len(spoken) if spoken.isdigit() else None
 
 
 def extract_phone_number(text: str, ctx: ParseContext) -> str | None:
@@ -237,14 +245,20 @@ def extract_phone_number(text: str, ctx: ParseContext) -> str | None:
     "+33612345678"; spoken digits in English and French), or None."""
     cleaned = re.sub(r"[()\[\],;:!?]", " ", text.lower().replace("’", "'"))
     tokens = [token.strip(".") or token for token in cleaned.split()]
+    digits = [_phone_digits(token) for token in tokens]
     windows: list[tuple[int, int]] = []
-    for start, end in consecutive_runs([_is_phone_token(token) for token in tokens]):
+    for start, end in consecutive_runs([count is not None for count in digits]):
         for i in range(start, end):
+            total = 0
             for j in range(i + 1, min(end, i + _MAX_PHONE_WORDS) + 1):
-                if tokens[i] not in _PHONE_JOINERS and tokens[j - 1] not in _PHONE_NOT_LAST:
+                total += digits[j - 1] or 0
+                if total > _PHONE_DIGIT_RANGE[-1]:
+                    break
+                last_ok = tokens[j - 1] not in _PHONE_NOT_LAST
+                if tokens[i] not in _PHONE_JOINERS and last_ok and total in _PHONE_DIGIT_RANGE:
                     windows.append((i, j))
     windows.sort(key=lambda window: (window[0] - window[1], window[0]))
-    for i, j in windows:
+    for i, j in windows[:_MAX_PHONE_ATTEMPTS]:
         try:
             return parse_phone_number(" ".join(tokens[i:j]), ctx)
         except ValueError:

@@ -87,6 +87,7 @@ _RELATIVE_MARKERS: Final = frozenset(
      "prochaine", "passé", "passée", "passe", "passee", "ce", "cette", "cet", "la"}
 )  # fmt: skip
 _AT_WORDS: Final = frozenset({"at", "à", "a", "vers", "around", "about", "towards", "by"})
+_IN_WORDS: Final = frozenset({"in", "within", "dans", "a"})  # "in 2 days", "dans 1 heure", "il y a 3 jours"
 _HOUR_WORDS: Final = frozenset({"am", "pm", "h", "heure", "heures"})
 _BEFORE_MONTH: Final = frozenset({"in", "of", "early", "late", "mid", "en", "de", "début", "fin"})
 _NUMBER: Final = re.compile(r"\d{1,4}(?:st|nd|rd|th|er|e|ème|eme)?")
@@ -108,6 +109,8 @@ _WHEN_FILLERS: Final = frozenset(
 )  # fmt: skip
 _MAX_WHEN_WORDS: Final = 12
 _MAX_WHEN_GAP: Final = 4  # words between a date and a time said apart: "on Monday, I think, around noon"
+_MAX_PARSE_ATTEMPTS: Final = 60  # each costs about a millisecond; enough for any real sentence
+_MAX_BARE_WORDS: Final = 6  # a bare answer ("the 3rd", "le 5") is short
 
 
 def _when_kind(tokens: list[str], i: int) -> _When:
@@ -128,7 +131,7 @@ def _when_kind(tokens: list[str], i: int) -> _When:
         before in _RELATIVE_MARKERS
         or after in _RELATIVE_MARKERS
         or after == "ago"
-        or (after_number and i >= 2 and tokens[i - 2] in ("in", "dans", "a"))
+        or ((after_number or before in ("a", "an")) and i >= 2 and tokens[i - 2] in _IN_WORDS)
     ):
         kind = _When.DATE  # "last week", "la semaine dernière", "in 2 days", "il y a 3 jours"
     else:
@@ -188,16 +191,14 @@ def extract_datetime(text: str, ctx: ParseContext) -> datetime | None:
     """
     tokens = normalise_when(text).split()
     kinds = [_when_kind(tokens, i) for i in range(len(tokens))]
-    for indices in _when_spans(tokens, kinds):
+    for indices in _when_spans(tokens, kinds)[:_MAX_PARSE_ATTEMPTS]:
         found = _parse_when(" ".join(tokens[i] for i in indices), ctx)
         if found is not None:
             return found
     core = [token for token in tokens if token not in _WHEN_FILLERS]
+    if not 0 < len(core) <= _MAX_BARE_WORDS:
+        return None
     only_when_words = all(_when_kind(core, i) is not _When.OTHER for i in range(len(core)))
-    if (
-        core
-        and only_when_words
-        and (any(_NUMBER.fullmatch(t) for t in core) or core in (["now"], ["maintenant"]))
-    ):
+    if only_when_words and (any(_NUMBER.fullmatch(t) for t in core) or core in (["now"], ["maintenant"])):
         return _parse_when(" ".join(core), ctx)  # "the 3rd", "le 5", "now"
     return None

@@ -1,0 +1,129 @@
+"""A stand-in for the Azure Functions host, for `callcenter dev` and tests.
+
+It serves the host's Event Grid webhook URL shape (`/runtime/webhooks/EventGrid?functionName=NAME`)
+and fires timer triggers on their NCRONTAB schedule, invoking the function objects registered on the
+real `function_app.app`: the code under test is the production trigger code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import azure.functions as func
+from azure.functions.timer import TimerRequest
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from local.ncrontab import Schedule
+
+log = logging.getLogger(__name__)
+
+EVENT_GRID_PATH = "/runtime/webhooks/EventGrid"
+
+
+@dataclass(frozen=True)
+class RegisteredFunction:
+    name: str
+    trigger: str
+    function: Callable[..., Any]
+    binding: dict[str, Any]
+
+
+def registered_functions(app: Any) -> dict[str, RegisteredFunction]:
+    """Every non-HTTP function of a FunctionApp, by name (HTTP goes to the ASGI app directly)."""
+    found: dict[str, RegisteredFunction] = {}
+    for function in app.get_functions():
+        trigger = next(
+            b.get_dict_repr() for b in function.get_bindings() if b.get_dict_repr()["direction"] == 0
+        )
+        if trigger["type"] != "httpTrigger":
+            name = str(function.get_function_name())
+            found[name] = RegisteredFunction(name, trigger["type"], function.get_user_function(), trigger)
+    return found
+
+
+async def _invoke(function: Callable[..., Any], **kwargs: Any) -> None:
+    result = function(**kwargs)
+    if inspect.isawaitable(result):
+        await result
+
+
+def _event_grid_event(raw: dict[str, Any]) -> func.EventGridEvent:
+    event_time = raw.get("eventTime")
+    return func.EventGridEvent(
+        id=str(raw.get("id", "")),
+        data=raw.get("data") or {},
+        topic=str(raw.get("topic", "")),
+        subject=str(raw.get("subject", "")),
+        event_type=str(raw.get("eventType", "")),
+        event_time=datetime.fromisoformat(event_time.replace("Z", "+00:00")) if event_time else None,
+        data_version=str(raw.get("dataVersion", "")),
+    )
+
+
+class FunctionsHost:
+    def __init__(self, app: Any) -> None:
+        self.functions = registered_functions(app)
+        self.invocations: list[tuple[str, str]] = []  # (function name, event id or schedule time)
+
+    def routes(self) -> list[Route]:
+        return [Route(EVENT_GRID_PATH, self._event_grid, methods=["POST"])]
+
+    async def _event_grid(self, request: Request) -> Response:
+        name = request.query_params.get("functionName", "")
+        target = self.functions.get(name)
+        if target is None or target.trigger != "eventGridTrigger":
+            return JSONResponse({"error": f"no Event Grid function named {name!r}"}, status_code=404)
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return JSONResponse({"error": "body is not JSON"}, status_code=400)
+        events = body if isinstance(body, list) else [body]
+        if request.headers.get("aeg-event-type") == "SubscriptionValidation":
+            code = (events[0].get("data") or {}).get("validationCode") if events else None
+            return JSONResponse({"validationResponse": code})
+        for raw in events:
+            if not isinstance(raw, dict):
+                return JSONResponse({"error": "events must be objects"}, status_code=400)
+            self.invocations.append((name, str(raw.get("id", ""))))
+            try:
+                await _invoke(target.function, **{target.binding["name"]: _event_grid_event(raw)})
+            except Exception:  # the host logs a failed invocation and answers 500, like Azure does
+                log.exception("function %s failed on event %s", name, raw.get("id"))
+                return JSONResponse({"error": f"function {name} failed"}, status_code=500)
+        return Response(status_code=202)
+
+    async def run_timers(self, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        """Fire each timer function on its schedule until cancelled (one task owns all timers)."""
+        timers = [
+            (f, Schedule.parse(f.binding["schedule"]))
+            for f in self.functions.values()
+            if f.trigger == "timerTrigger"
+        ]
+        if not timers:
+            return
+        upcoming = {f.name: s.next_after(clock()) for f, s in timers}
+        while True:
+            now = clock()
+            for function, schedule in timers:
+                due = upcoming[function.name]
+                if due <= now:
+                    past_due = (now - due).total_seconds() > 1
+                    upcoming[function.name] = schedule.next_after(now)
+                    self.invocations.append((function.name, due.isoformat()))
+                    try:
+                        await _invoke(
+                            function.function, **{function.binding["name"]: TimerRequest(past_due=past_due)}
+                        )
+                    except Exception:
+                        log.exception("timer function %s failed", function.name)
+            wait = min((d - clock()).total_seconds() for d in upcoming.values())
+            await asyncio.sleep(max(0.05, min(wait, 1.0)))
