@@ -9,5 +9,6 @@ import azure.functions as func
 from blueprints import calls
 from blueprints.api import create_api
 
-app = func.AsgiFunctionApp(app=create_api(), http_auth_level=func.AuthLevel.ANONYMOUS)
+api = create_api()
+app = func.AsgiFunctionApp(app=api, http_auth_level=func.AuthLevel.ANONYMOUS)
 app.register_functions(calls.bp)

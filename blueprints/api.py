@@ -30,12 +30,12 @@ def _readable(error: Mapping[str, Any]) -> str:
 
 def create_api(settings: Settings | None = None) -> FastAPI:
     """The API. Without `settings`, the process's shared services (also used by the triggers)."""
-    holder = ServicesHolder(settings) if settings is not None else runtime.services
+    holder = ServicesHolder(settings) if settings is not None else None  # None: the process's services
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        await holder.aclose()
+        await (holder or runtime.current()).aclose()
 
     app = FastAPI(title="Call Center AI", version="0.1.0", lifespan=lifespan)
     app.state.services = holder

@@ -7,14 +7,15 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
 
+from blueprints import runtime
 from shared.composition import Services, ServicesHolder
 
 API_KEY_HEADER = "x-functions-key"
 
 
 async def get_services(request: Request) -> Services:
-    holder: ServicesHolder = request.app.state.services
-    return await holder.get()
+    holder: ServicesHolder | None = request.app.state.services
+    return await (holder or runtime.current()).get()
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -1,0 +1,182 @@
+"""The local stack behind `callcenter dev`: the ACS simulator, the function app under uvicorn with the
+Functions host stand-in (Event Grid webhook, timers) in front of it, all on loopback.
+
+Usable in the foreground (`run_forever`) or started in a background thread by tests and the demo
+(`with LocalStack(...) as stack:`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from blueprints import runtime
+from local.acs_simulator import AcsSimulator
+from local.functions_host import EVENT_GRID_PATH, FunctionsHost
+from shared.settings import Settings, load_settings
+
+INCOMING_CALL = "Microsoft.Communication.IncomingCall"
+SMS_RECEIVED = "Microsoft.Communication.SMSReceived"
+EVENT_GRID_FUNCTIONS = {INCOMING_CALL: "incoming_call", SMS_RECEIVED: "sms_received"}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LocalStack:
+    """The simulator + the function app on loopback, wired to each other."""
+
+    api_port: int = 7071
+    media_port: int = 8765
+    host: str = "127.0.0.1"
+    data_dir: Path = Path(".data")
+    speed: float = 1.0
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    simulator: AcsSimulator | None = None
+    settings: Settings | None = None
+    functions: FunctionsHost | None = None
+    _server: uvicorn.Server | None = None
+    _thread: threading.Thread | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.api_port}"
+
+    @property
+    def api_key(self) -> str:
+        assert self.settings is not None and self.settings.api.key is not None
+        return self.settings.api.key.get_secret_value()
+
+    def _event_grid_url(self, function_name: str) -> str:
+        return f"{self.api_url}{EVENT_GRID_PATH}?functionName={function_name}"
+
+    def _configure(self) -> Settings:
+        """Settings pointing the app at the simulator; explicit overrides and the environment win."""
+        assert self.simulator is not None
+        base = load_settings()
+        simulator = self.simulator
+        wiring: dict[str, Any] = {
+            "api": {"public_url": self.api_url, "key": base.api.key.get_secret_value() if base.api.key
+                    else os.environ.get("API__KEY") or secrets.token_urlsafe(18)},
+            "acs": {
+                "endpoint": simulator.endpoint,
+                "access_key": simulator.access_key,
+                "phone_number": base.acs.phone_number,
+                "callback_jwt": {
+                    "issuer": simulator.issuer,
+                    "audience": simulator.audience,
+                    "jwks_url": simulator.jwks_url,
+                },
+            },
+            "media": {"public_url": f"ws://{self.host}:{self.media_port}"},
+            "store": {"sqlite": {"path": self.data_dir / "calls.sqlite3"}},
+        }
+        return load_settings(**_merge(wiring, dict(self.overrides)))
+
+    def _build_app(self) -> Starlette:
+        import function_app  # noqa: PLC0415 (after configure: the app reads the process's services)
+
+        self.functions = FunctionsHost(function_app.app)
+        functions = self.functions
+
+        @contextlib.asynccontextmanager
+        async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+            timers = asyncio.create_task(functions.run_timers(), name="functions-timers")
+            try:
+                yield
+            finally:
+                timers.cancel()
+                await asyncio.gather(timers, return_exceptions=True)
+                await runtime.current().aclose()
+
+        return Starlette(routes=[*functions.routes(), Mount("/", app=function_app.api)], lifespan=lifespan)
+
+    def start(self, timeout: float = 20.0) -> Self:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        event_grid = {kind: self._event_grid_url(name) for kind, name in EVENT_GRID_FUNCTIONS.items()}
+        self.simulator = AcsSimulator(
+            event_grid_urls=event_grid, recordings_dir=self.data_dir / "recordings", speed=self.speed
+        ).start()
+        self.settings = self._configure()
+        runtime.configure(self.settings)
+        config = uvicorn.Config(
+            self._build_app(), host=self.host, port=self.api_port, log_level="warning", lifespan="on",
+            timeout_graceful_shutdown=2,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="function-app", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the function app did not start on {self.api_url}")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self.simulator is not None:
+            self.simulator.stop()
+        self._server = self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def describe(self) -> list[str]:
+        assert self.simulator is not None and self.settings is not None
+        return [
+            f"function app      {self.api_url}/api  (x-functions-key: {self.api_key})",
+            f"  health          {self.api_url}/api/health/readiness",
+            f"  Event Grid      {self._event_grid_url('<function>')}",
+            f"ACS simulator     {self.simulator.endpoint}  (inspect: {self.simulator.endpoint}/sim/calls)",
+            f"bot phone number  {self.settings.acs.phone_number}",
+            f"data              {self.data_dir.resolve()}",
+        ]
+
+    def run_forever(self) -> None:
+        """Start, print the URLs, and serve until Ctrl-C."""
+        self.start()
+        try:
+            for line in self.describe():
+                print(line, flush=True)
+            print("Ctrl-C to stop.", flush=True)
+            while self._thread is not None and self._thread.is_alive():
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            print("\nstopping...", flush=True)
+        finally:
+            self.stop()
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        merged[key] = _merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+    return merged
