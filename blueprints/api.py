@@ -6,8 +6,8 @@ Routes live under `/api`, the Functions host's default route prefix, so URLs are
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -43,7 +43,9 @@ def create_api(settings: Settings | None = None) -> FastAPI:
     app.include_router(calls.router, prefix=API_PREFIX)
 
     @app.middleware("http")
-    async def _bounded_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def _bounded_body(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         length = request.headers.get("content-length", "0")
         if not length.isdigit() or int(length) > MAX_BODY_BYTES:
             return JSONResponse({"detail": f"body larger than {MAX_BODY_BYTES} bytes"}, status_code=413)

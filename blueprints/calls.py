@@ -89,7 +89,9 @@ async def incoming_call(event: func.EventGridEvent) -> None:
         return
     data = event.get_json()
     try:
-        call = await answer_incoming_call(await runtime.current().get(), data if isinstance(data, dict) else {})
+        call = await answer_incoming_call(
+            await runtime.current().get(), data if isinstance(data, dict) else {}
+        )
     except ValueError as exc:
         log.warning("IncomingCall %s ignored: %s", event.id, exc)
         return

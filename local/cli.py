@@ -39,21 +39,10 @@ def cmd_settings(_args: argparse.Namespace) -> int:
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
-    import uvicorn  # noqa: PLC0415 (a development dependency)
+    from local.dev import LocalStack  # noqa: PLC0415 (starts servers: only for this command)
 
-    from blueprints.api import create_api  # noqa: PLC0415
-
-    settings = load_settings()
-    description = _describe(settings)
-    print(
-        f"Call Center AI API on http://{args.host}:{args.port}/api "
-        f"(mode={description['mode']}, store={description['store']}, cache={description['cache']}, "
-        f"flags={description['flags']})",
-        flush=True,
-    )
-    print(f"  liveness:  http://{args.host}:{args.port}/api/health/liveness", flush=True)
-    print(f"  readiness: http://{args.host}:{args.port}/api/health/readiness", flush=True)
-    uvicorn.run(create_api(settings), host=args.host, port=args.port, log_level=args.log_level)
+    load_settings()  # fail early, with every problem listed, before starting anything
+    LocalStack(api_port=args.port, host=args.host, data_dir=args.data).run_forever()
     return 0
 
 
@@ -79,10 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     settings = commands.add_parser("settings", help="validate the settings and print the chosen adapters")
     settings.set_defaults(handler=cmd_settings)
 
-    dev = commands.add_parser("dev", help="run the function app's HTTP API locally under uvicorn")
+    dev = commands.add_parser("dev", help="run the function app and the ACS simulator locally")
     dev.add_argument("--host", default="127.0.0.1")
-    dev.add_argument("--port", type=int, default=7071)
-    dev.add_argument("--log-level", default="info")
+    dev.add_argument("--port", type=int, default=7071, help="function app port")
+    dev.add_argument("--data", type=Path, default=Path(".data"), help="where calls and recordings go")
     dev.set_defaults(handler=cmd_dev)
 
     chat = commands.add_parser("chat", help="talk with the assistant in the terminal (text instead of voice)")

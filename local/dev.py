@@ -74,8 +74,12 @@ class LocalStack:
         base = load_settings()
         simulator = self.simulator
         wiring: dict[str, Any] = {
-            "api": {"public_url": self.api_url, "key": base.api.key.get_secret_value() if base.api.key
-                    else os.environ.get("API__KEY") or secrets.token_urlsafe(18)},
+            "api": {
+                "public_url": self.api_url,
+                "key": base.api.key.get_secret_value()
+                if base.api.key
+                else os.environ.get("API__KEY") or secrets.token_urlsafe(18),
+            },
             "acs": {
                 "endpoint": simulator.endpoint,
                 "access_key": simulator.access_key,
@@ -118,7 +122,11 @@ class LocalStack:
         self.settings = self._configure()
         runtime.configure(self.settings)
         config = uvicorn.Config(
-            self._build_app(), host=self.host, port=self.api_port, log_level="warning", lifespan="on",
+            self._build_app(),
+            host=self.host,
+            port=self.api_port,
+            log_level="warning",
+            lifespan="on",
             timeout_graceful_shutdown=2,
         )
         self._server = uvicorn.Server(config)
@@ -178,5 +186,9 @@ class LocalStack:
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in extra.items():
-        merged[key] = _merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+        merged[key] = (
+            _merge(merged[key], value)
+            if isinstance(value, dict) and isinstance(merged.get(key), dict)
+            else value
+        )
     return merged

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import azure.functions as func
+from azure.functions.decorators.core import BindingDirection
 from azure.functions.timer import TimerRequest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -42,7 +43,9 @@ def registered_functions(app: Any) -> dict[str, RegisteredFunction]:
     found: dict[str, RegisteredFunction] = {}
     for function in app.get_functions():
         trigger = next(
-            b.get_dict_repr() for b in function.get_bindings() if b.get_dict_repr()["direction"] == 0
+            b.get_dict_repr()
+            for b in function.get_bindings()
+            if b.get_dict_repr()["direction"] == BindingDirection.IN
         )
         if trigger["type"] != "httpTrigger":
             name = str(function.get_function_name())

@@ -164,6 +164,10 @@ class ServicesHolder:
                     self._services = build_services(self._settings)
         return self._services
 
+    def peek(self) -> Services | None:
+        """The services if already built (inspection by tools and tests), without building them."""
+        return self._services
+
     async def aclose(self) -> None:
         if self._services is not None:
             services, self._services = self._services, None

@@ -109,7 +109,7 @@ class AcsTelephony:
     async def play_text(self, call: Call, text: str, *, lang: str, voice: str | None = None) -> None:
         source = TextSource(text=text, source_locale=lang, voice_name=voice)
         try:
-            await self._client.get_call_connection(self._connection_id(call)).play_media_to_all(
+            await self._client.get_call_connection(self._connection_id(call)).play_media(
                 source, operation_context=f"play:{call.call_id}"
             )
         except AzureError as exc:

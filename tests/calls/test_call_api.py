@@ -41,7 +41,7 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def with_(**changes: Any) -> dict[str, Any]:
-    body = json.loads(json.dumps(VALID))
+    body: dict[str, Any] = json.loads(json.dumps(VALID))
     for key, value in changes.items():
         if value is ...:
             body.pop(key)
@@ -63,7 +63,11 @@ BAD_BODIES: list[tuple[str, Any, str]] = [
     ("bad agent number", with_(agent_phone_number="call me"), "agent_phone_number"),
     ("claim not a list", with_(claim="name"), "claim"),
     ("bad field name", with_(claim=[{"name": "1st field", "type": "text"}]), "claim"),
-    ("duplicate fields", with_(claim=[{"name": "a", "type": "text"}, {"name": "A", "type": "email"}]), "claim"),
+    (
+        "duplicate fields",
+        with_(claim=[{"name": "a", "type": "text"}, {"name": "A", "type": "email"}]),
+        "claim",
+    ),
     ("too many fields", with_(claim=[{"name": f"f{i}", "type": "text"} for i in range(21)]), "claim"),
     ("unknown field type", with_(claim=[{"name": "age", "type": "number"}]), "claim"),
     ("long description", with_(claim=[{"name": "a", "type": "text", "description": "d" * 301}]), "claim"),
@@ -87,7 +91,9 @@ async def test_bad_call_requests_are_400_with_a_reason_and_store_nothing(
 
 
 async def test_body_that_is_not_json_is_400(client: httpx.AsyncClient) -> None:
-    response = await client.post("/api/call", content=b"{not json", headers={"content-type": "application/json"})
+    response = await client.post(
+        "/api/call", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400
 
 
@@ -101,7 +107,9 @@ async def test_missing_or_wrong_api_key_is_401(client: httpx.AsyncClient, header
     client.headers.pop("x-functions-key")
     response = await client.post("/api/call", json=VALID, headers=headers)
     assert response.status_code == 401
-    assert (await client.get("/api/call/00000000-0000-0000-0000-000000000000", headers=headers)).status_code == 401
+    assert (
+        await client.get("/api/call/00000000-0000-0000-0000-000000000000", headers=headers)
+    ).status_code == 401
 
 
 async def test_valid_call_is_201_stored_and_readable_without_secrets(client: httpx.AsyncClient) -> None:
@@ -123,7 +131,9 @@ async def test_unknown_call_is_404_and_bad_listing_is_400(client: httpx.AsyncCli
     assert (await client.get("/api/call/8d5b7d0e-7d4c-4b47-9d1c-3f2b2f6f1d11")).status_code == 404
     assert (await client.get("/api/call/not-a-uuid")).status_code == 400
     assert (await client.get("/api/call", params={"phone_number": "123"})).status_code == 400
-    assert (await client.get("/api/call", params={"phone_number": "+33612345678", "cursor": "zz"})).status_code == 400
+    assert (
+        await client.get("/api/call", params={"phone_number": "+33612345678", "cursor": "zz"})
+    ).status_code == 400
 
 
 async def test_telephony_failure_is_502_and_leaves_no_call(tmp_path: Path) -> None:
