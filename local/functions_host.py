@@ -8,6 +8,7 @@ real `function_app.app`: the code under test is the production trigger code.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import json
 import logging
@@ -38,10 +39,16 @@ class RegisteredFunction:
     binding: dict[str, Any]
 
 
+@functools.cache
+def indexed_functions(app: Any) -> tuple[Any, ...]:
+    """`app.get_functions()`, once per app: like the host, the SDK refuses to index an app twice."""
+    return tuple(app.get_functions())
+
+
 def registered_functions(app: Any) -> dict[str, RegisteredFunction]:
     """Every non-HTTP function of a FunctionApp, by name (HTTP goes to the ASGI app directly)."""
     found: dict[str, RegisteredFunction] = {}
-    for function in app.get_functions():
+    for function in indexed_functions(app):
         trigger = next(
             b.get_dict_repr()
             for b in function.get_bindings()

@@ -20,8 +20,9 @@ EXPECTED_FUNCTIONS = {
 def functions() -> dict[str, Any]:
     """The registered functions, read once: like the host, `get_functions()` may only be called once."""
     import function_app
+    from local.functions_host import indexed_functions
 
-    return {str(f.get_function_name()): f for f in function_app.app.get_functions()}
+    return {str(f.get_function_name()): f for f in indexed_functions(function_app.app)}
 
 
 def _bindings(function: Any) -> list[dict[str, Any]]:

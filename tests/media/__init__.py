@@ -1,0 +1,1 @@
+"""Tests of the media host and its wire protocol."""
