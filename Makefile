@@ -7,8 +7,9 @@ export HF_HUB_OFFLINE := 1
 
 .PHONY: install dev test lint format clean
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml scripts/install-system-packages.sh
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml scripts/install-system-packages.sh scripts/install-node-tools.sh
 	bash scripts/install-system-packages.sh
+	bash scripts/install-node-tools.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt

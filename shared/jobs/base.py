@@ -29,6 +29,8 @@ class Job:
         data = json.loads(text)
         if not isinstance(data, dict) or not isinstance(data.get("kind"), str) or not data.get("call_id"):
             raise ValueError("a job needs a 'kind' and a 'call_id'")
+        if not isinstance(data.get("payload") or {}, dict):
+            raise ValueError("a job's payload must be an object")
         return cls(kind=data["kind"], call_id=str(data["call_id"]), payload=dict(data.get("payload") or {}))
 
 

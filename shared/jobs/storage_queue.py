@@ -18,8 +18,11 @@ class JobQueueError(RuntimeError):
 class StorageJobQueue:
     """Messages are base64 JSON: the encoding the Functions queue trigger expects by default."""
 
-    def __init__(self, connection_string: str, queue_name: str) -> None:
-        self._client = QueueClient.from_connection_string(connection_string, queue_name)
+    def __init__(self, connection_string: str, queue_name: str, *, retry_total: int = 3) -> None:
+        """`retry_total` caps the SDK's retries per request (3 is the SDK's own default; 0 fails at once)."""
+        self._client = QueueClient.from_connection_string(
+            connection_string, queue_name, retry_total=retry_total
+        )
         self._created = False
 
     async def _ensure_queue(self) -> None:
