@@ -60,6 +60,12 @@ class CallContext:
     outcome: CallOutcome = field(default_factory=CallOutcome)
     form: FormState = field(default_factory=FormState)
     clock: Callable[[], datetime] | None = None  # tests pin "now" for spoken dates
+    drain: Callable[[], Awaitable[None]] | None = None  # set by the media host: wait until all is heard
+
+    async def heard(self) -> None:
+        """Wait until everything spoken so far reached the caller (before hanging up or transferring)."""
+        if self.drain is not None:
+            await self.drain()
 
     @property
     def lang(self) -> str:

@@ -171,11 +171,13 @@ async def _talk_to_human(ctx: CallContext, _args: TalkToHumanArgs, speak: Speak)
     if not target:
         return _error("no human agent number is configured for this call; offer a call-back reminder instead")
     await speak(ctx.phrase("transfer"))
+    await ctx.heard()
     try:
         await ctx.ports.telephony.transfer(ctx.call, target)
     except TelephonyError as exc:
         log.warning("transfer of call %s failed: %s", ctx.call.call_id, exc)
         await speak(ctx.phrase("transfer_failed"))
+        await ctx.heard()
         await ctx.ports.telephony.hang_up(ctx.call)
         ctx.outcome.hang_up = True
         return _error(f"transfer failed ({exc}); the caller was told and the call ended")
@@ -185,6 +187,7 @@ async def _talk_to_human(ctx: CallContext, _args: TalkToHumanArgs, speak: Speak)
 
 async def _end_call(ctx: CallContext, _args: EndCallArgs, speak: Speak) -> ToolResult:
     await speak(ctx.phrase("goodbye"))
+    await ctx.heard()
     await ctx.ports.telephony.hang_up(ctx.call)
     ctx.outcome.hang_up = True
     return ToolResult("call ended")

@@ -1,0 +1,136 @@
+"""One call's outbound audio: 20 ms frames sent at real time (with a small lead), and a priority lane.
+
+The player task sends queued bot audio as it becomes due, so the phone's buffer stays short; `stop()`
+drops everything queued and sends StopAudio at once, overtaking the queue (barge-in).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from media_host.protocol import audio_data, stop_audio
+
+FRAME_MS = 20
+DEFAULT_LEAD_SEC = 0.1
+LEVEL_WINDOW = 15  # frames (300 ms) of sent audio remembered for the echo guard
+
+Send = Callable[[str], Awaitable[None]]
+
+
+def level_dbfs(pcm: bytes) -> float:
+    """RMS level of PCM16 audio in dBFS (-120 for digital silence)."""
+    samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype=np.int16)
+    if not samples.size:
+        return -120.0
+    rms = float(np.sqrt(np.mean(samples.astype(np.float32) ** 2))) / 32768
+    return 20 * math.log10(rms) if rms > 1e-6 else -120.0
+
+
+@dataclass
+class _Item:
+    ticket: int
+    pcm: bytes
+    on_start: Callable[[float], None] | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Playback:
+    def __init__(
+        self,
+        send: Send,
+        *,
+        frame_bytes: int,
+        lead_sec: float = DEFAULT_LEAD_SEC,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._send = send
+        self.frame_bytes = frame_bytes
+        self._lead = lead_sec
+        self._clock = clock
+        self._queue: deque[_Item] = deque()
+        self._wakeup = asyncio.Event()
+        self._tickets = 0
+        self._next_due = 0.0
+        self._levels: deque[float] = deque(maxlen=LEVEL_WINDOW)
+        self.frames_sent = 0
+        self.late_frames = 0
+        self.stops_sent = 0
+
+    @property
+    def playing(self) -> bool:
+        """Audio is queued or still being heard (sent frames whose play time has not passed)."""
+        return bool(self._queue) or self._clock() < self._next_due
+
+    async def wait_heard(self) -> None:
+        """Return once everything sent has had time to play (the lead included)."""
+        remaining = self._next_due - self._clock()
+        if self._queue or remaining > 0:
+            await asyncio.sleep(max(remaining, FRAME_MS / 1000))
+            if self._queue:
+                await self._queue[-1].done.wait()
+                await asyncio.sleep(max(0.0, self._next_due - self._clock()))
+
+    def echo_level_dbfs(self) -> float | None:
+        """Loudest recent outbound level while playing: the ceiling of any echo of it."""
+        return max(self._levels) if self.playing and self._levels else None
+
+    def enqueue(self, pcm: bytes, *, on_start: Callable[[float], None] | None = None) -> asyncio.Event:
+        """Queue wire-rate PCM16; the returned event is set once all of it was sent (or dropped).
+        `on_start(send_time)` is called when its first frame goes out (per-turn latency)."""
+        if len(pcm) % self.frame_bytes:
+            pcm += b"\x00" * (self.frame_bytes - len(pcm) % self.frame_bytes)
+        self._tickets += 1
+        item = _Item(self._tickets, pcm, on_start)
+        self._queue.append(item)
+        self._wakeup.set()
+        return item.done
+
+    async def stop(self) -> bool:
+        """Drop the queue and tell the phone to drop its buffer. True when something was playing."""
+        was_playing = self.playing
+        while self._queue:
+            self._queue.popleft().done.set()
+        self._next_due = 0.0
+        self._levels.clear()
+        if was_playing:
+            self.stops_sent += 1
+            await self._send(stop_audio())
+        return was_playing
+
+    async def run(self) -> None:
+        """The player task (owned by the call session)."""
+        while True:
+            if not self._queue:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            item = self._queue[0]
+            offset = 0
+            while offset < len(item.pcm) and self._queue and self._queue[0] is item:
+                now = self._clock()
+                if self._next_due < now:  # idle gap, or we fell behind: restart the clock now
+                    if self._next_due and now - self._next_due > FRAME_MS / 1000 * 2:
+                        self.late_frames += 1
+                    self._next_due = now
+                wait = self._next_due - now - self._lead
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                    continue
+                if offset == 0 and item.on_start is not None:
+                    item.on_start(self._clock())
+                frame = item.pcm[offset : offset + self.frame_bytes]
+                offset += self.frame_bytes
+                self._levels.append(level_dbfs(frame))
+                await self._send(audio_data(frame))
+                self.frames_sent += 1
+                self._next_due += FRAME_MS / 1000
+            if self._queue and self._queue[0] is item:
+                self._queue.popleft()
+            item.done.set()

@@ -1,0 +1,356 @@
+"""One phone call's media loop: caller frames -> 16 kHz -> VAD -> turns -> STT -> conversation ->
+sentence-by-sentence TTS -> paced 20 ms frames out, with barge-in, echo guard and silence prompts.
+
+The session owns every task it starts (player, watchdog, transcriptions, the agent turn) and cancels
+them when the call's websocket closes; an error inside it ends this call only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+from media_host.playback import Playback, level_dbfs
+from media_host.protocol import AudioData, AudioMetadata, DtmfData, ProtocolError, frame_bytes, parse_inbound
+from media_host.turns import Segment, SpeechStarted, TurnConfig, TurnDetector, TurnEnded
+from shared import metrics
+from shared.conversation.engine import Conversation
+from shared.conversation.llm_agent import TurnTiming
+from shared.conversation.tools import run_tool
+from shared.models import Call, Message, Persona, TurnLatency
+from shared.speech.audio import StreamResampler
+from shared.speech.base import (
+    SAMPLE_RATE,
+    VAD_FRAME_BYTES,
+    SpeechError,
+    SpeechToText,
+    TextToSpeech,
+    VadEngine,
+)
+
+log = logging.getLogger(__name__)
+
+WATCHDOG_PERIOD_SEC = 0.5
+FIRST_FRAME_WAIT_SEC = 5.0
+
+
+@dataclass(frozen=True)
+class SpeechEngines:
+    vad: VadEngine
+    stt: SpeechToText
+    tts: TextToSpeech
+
+
+@dataclass
+class TurnMarks:
+    """Monotonic times of one turn's audio milestones."""
+
+    tts: float | None = None
+    frame: float | None = None
+    queued: bool = False
+    frame_sent: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def first_frame(self, at: float) -> None:
+        self.frame = at
+        self.frame_sent.set()
+
+
+@dataclass
+class SessionStats:
+    frames_in: int = 0
+    dropped: int = 0
+    turns: int = 0
+    barge_ins: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class CallSession:
+    def __init__(
+        self,
+        conversation: Conversation,
+        engines: SpeechEngines,
+        send: Callable[[str], Awaitable[None]],
+        *,
+        recorder: metrics.Metrics | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.conversation = conversation
+        self._engines = engines
+        self._send = send
+        self._clock = clock
+        self._metrics = recorder or metrics.Metrics()
+        flags = conversation.ctx.flags
+        self._turns = TurnDetector(
+            TurnConfig(
+                threshold=flags.vad_threshold,
+                cutoff_ms=flags.vad_cutoff_timeout_ms,
+                silence_ms=flags.vad_silence_timeout_ms,
+            )
+        )
+        self._vad = engines.vad.new_stream()
+        self.stats = SessionStats()
+        self._wire_rate = SAMPLE_RATE
+        self._inbound: StreamResampler | None = None
+        self._outbound: StreamResampler | None = None
+        self._vad_buffer = b""
+        self.playback = Playback(send, frame_bytes=frame_bytes(SAMPLE_RATE))
+        self._segments: list[asyncio.Task[str]] = []
+        self._agent: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._last_activity = clock()
+        self._silence_prompts = 0
+        self._previous_sentence: asyncio.Event | None = None
+        conversation.ctx.drain = self._drain
+
+    @property
+    def idle(self) -> bool:
+        """Nobody speaks and no answer is being prepared."""
+        return not (self.playback.playing or self._turns.speaking or (self._agent and not self._agent.done()))
+
+    @property
+    def call(self) -> Call:
+        return self.conversation.ctx.call
+
+    # life cycle
+
+    async def run(self, messages: AsyncIterator[str | bytes]) -> None:
+        """Serve the call until the phone side closes the stream."""
+        self._own(self.playback.run(), "player")
+        self._own(self._watchdog(), "watchdog")
+        self._agent = asyncio.create_task(self._guard(self.conversation.start(self.speak)), name="greeting")
+        try:
+            async for message in messages:
+                await self._on_message(message)
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        tasks = [*self._tasks, *self._segments, *([self._agent] if self._agent else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+        self._segments.clear()
+
+    def _own(self, coroutine: Awaitable[None], name: str) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(self._guard(coroutine))
+        task.set_name(name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _guard(self, work: Awaitable[None]) -> None:
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # one failing step must not end the call silently nor touch others
+            log.exception("call %s: media step failed", self.call.call_id)
+            self.stats.errors.append(f"{type(exc).__name__}: {exc}")
+
+    # inbound
+
+    async def _on_message(self, message: str | bytes) -> None:
+        try:
+            parsed = parse_inbound(message)
+        except ProtocolError as exc:
+            self.stats.dropped += 1
+            self._metrics.count(metrics.MEDIA_FRAMES_DROPPED)
+            log.debug("call %s: frame dropped: %s", self.call.call_id, exc)
+            return
+        if isinstance(parsed, AudioMetadata):
+            self._set_wire_rate(parsed.sample_rate)
+        elif isinstance(parsed, AudioData):
+            self.stats.frames_in += 1
+            await self._on_audio(parsed.pcm)
+        elif isinstance(parsed, DtmfData):
+            self._own(self._on_dtmf(parsed.tone), "dtmf")
+
+    def _set_wire_rate(self, rate: int) -> None:
+        if rate not in (16_000, 24_000):
+            self.stats.dropped += 1
+            return
+        if self.playback.frames_sent or self.playback.playing:
+            return  # a late metadata message: keep the format the bot already speaks
+        self._wire_rate = rate
+        self._inbound = StreamResampler(rate, SAMPLE_RATE) if rate != SAMPLE_RATE else None
+        self._outbound = StreamResampler(SAMPLE_RATE, rate) if rate != SAMPLE_RATE else None
+        self.playback.frame_bytes = frame_bytes(rate)
+
+    async def _on_audio(self, pcm: bytes) -> None:
+        pcm16 = self._inbound.process(pcm) if self._inbound else pcm
+        self._vad_buffer += pcm16
+        while len(self._vad_buffer) >= VAD_FRAME_BYTES:
+            frame, self._vad_buffer = self._vad_buffer[:VAD_FRAME_BYTES], self._vad_buffer[VAD_FRAME_BYTES:]
+            await self._on_vad_frame(frame)
+
+    async def _on_vad_frame(self, frame: bytes) -> None:
+        now = self._clock()
+        probability = self._vad.speech_probability(frame)
+        speech = self._turns.is_speech(probability, level_dbfs(frame), self.playback.echo_level_dbfs())
+        for event in self._turns.feed(frame, speech=speech, bot_speaking=self.playback.playing, now=now):
+            self._last_activity = now
+            if isinstance(event, SpeechStarted):
+                self._silence_prompts = 0
+                if event.barge_in:
+                    await self._barge_in()
+            elif isinstance(event, Segment):
+                self._segments.append(asyncio.create_task(self._transcribe(event.pcm)))
+            elif isinstance(event, TurnEnded):
+                if event.pcm:
+                    self._segments.append(asyncio.create_task(self._transcribe(event.pcm)))
+                segments, self._segments = self._segments, []
+                await self._start_turn(segments, event.speech_end_at)
+
+    async def _transcribe(self, pcm: bytes) -> str:
+        try:
+            return (await self._engines.stt.transcribe(pcm, lang=self.conversation.ctx.lang)).text
+        except SpeechError as exc:
+            log.warning("call %s: transcription failed: %s", self.call.call_id, exc)
+            return ""
+
+    async def _barge_in(self) -> None:
+        self.stats.barge_ins += 1
+        self._metrics.count(metrics.MEDIA_BARGE_INS)
+        await self._interrupt()
+
+    async def _interrupt(self) -> None:
+        """Stop what the bot says (StopAudio first: the priority lane) and cancel its turn."""
+        await self.playback.stop()
+        if self._agent is not None and not self._agent.done():
+            self._agent.cancel()
+            await asyncio.gather(self._agent, return_exceptions=True)
+
+    async def _on_dtmf(self, tone: str) -> None:
+        """A key chooses the language (1 = first available, 2 = second...) when several are offered."""
+        languages = self.call.initiate.lang.availables
+        if tone.isdigit() and 0 < int(tone) <= len(languages) and len(languages) > 1:
+            code = languages[int(tone) - 1].short_code
+
+            def _set(call: Call) -> None:
+                call.lang_short_code = code
+
+            await self.conversation.ctx.save(_set)
+
+    # the agent's turn
+
+    async def _start_turn(self, segments: list[asyncio.Task[str]], speech_end_at: float) -> None:
+        if self._agent is not None and not self._agent.done():
+            await self._interrupt()  # the caller spoke again before the answer came: answer the newest
+        self._agent = asyncio.create_task(self._guard(self._turn(segments, speech_end_at)), name="agent-turn")
+
+    async def _turn(self, segments: list[asyncio.Task[str]], speech_end_at: float) -> None:
+        texts = await asyncio.gather(*segments)
+        text = " ".join(t.strip() for t in texts if t.strip())
+        stt_final = self._clock()
+        if not text:
+            return
+        self.stats.turns += 1
+        timing = TurnTiming()
+        marks = TurnMarks()
+        try:
+            await self.conversation.respond(text, self._speaker(marks), timing)
+        finally:  # recorded by its own task: a barge-in cancelling this turn must not lose it
+            self._own(self._record_turn(speech_end_at, stt_final, timing, marks), "turn-record")
+
+    def _speaker(self, marks: TurnMarks) -> Callable[[str], Awaitable[None]]:
+        async def speak(sentence: str) -> None:
+            await self.speak(sentence, marks)
+
+        return speak
+
+    async def speak(self, sentence: str, marks: TurnMarks | None = None) -> None:
+        """Synthesize and queue one sentence; returns once the previous sentence has been played."""
+        ctx = self.conversation.ctx
+        voice = next(
+            (lang.voice for lang in ctx.call.initiate.lang.availables if lang.short_code == ctx.lang), None
+        )
+        chunks: list[bytes] = []
+        async for chunk in self._engines.tts.synthesize(
+            sentence, lang=ctx.lang, voice=voice, speed=ctx.call.voice_speed
+        ):
+            if marks is not None and marks.tts is None:
+                marks.tts = self._clock()
+            chunks.append(self._outbound.process(chunk) if self._outbound else chunk)
+        on_start = None
+        if marks is not None and not marks.queued:
+            marks.queued, on_start = True, marks.first_frame
+        done = self.playback.enqueue(b"".join(chunks), on_start=on_start)
+        previous, self._previous_sentence = self._previous_sentence, done
+        if previous is not None:
+            await previous.wait()
+
+    async def _drain(self) -> None:
+        if self._previous_sentence is not None:
+            await self._previous_sentence.wait()
+        await self.playback.wait_heard()
+
+    async def _record_turn(
+        self, speech_end_at: float, stt_final: float, timing: TurnTiming, marks: TurnMarks
+    ) -> None:
+        if marks.queued:  # the first sentence may be queued but not sent yet
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(marks.frame_sent.wait(), timeout=FIRST_FRAME_WAIT_SEC)
+
+        def ms(mark: float | None) -> float | None:
+            return None if mark is None else round((mark - speech_end_at) * 1000, 1)
+
+        latency = TurnLatency(
+            stt_final_ms=ms(stt_final),
+            llm_first_token_ms=ms(timing.first_token),
+            first_sentence_ms=ms(timing.first_sentence),
+            tts_first_audio_ms=ms(marks.tts),
+            first_frame_out_ms=ms(marks.frame),
+        )
+        for name, value in (
+            (metrics.TURN_STT_FINAL_MS, latency.stt_final_ms),
+            (metrics.TURN_LLM_FIRST_TOKEN_MS, latency.llm_first_token_ms),
+            (metrics.TURN_FIRST_SENTENCE_MS, latency.first_sentence_ms),
+            (metrics.TURN_TTS_FIRST_AUDIO_MS, latency.tts_first_audio_ms),
+            (metrics.TURN_FIRST_FRAME_OUT_MS, latency.first_frame_out_ms),
+        ):
+            if value is not None:
+                self._metrics.observe(name, value)
+
+        def _append(call: Call) -> None:
+            call.turns.append(latency)
+
+        await self.conversation.ctx.save(_append)
+
+    # silence
+
+    async def _watchdog(self) -> None:
+        flags = self.conversation.ctx.flags
+        while not self.conversation.ended:
+            await asyncio.sleep(WATCHDOG_PERIOD_SEC)
+            busy = (
+                self.playback.playing
+                or self._turns.speaking
+                or (self._agent is not None and not self._agent.done())
+            )
+            if busy:
+                self._last_activity = self._clock()
+                continue
+            if (
+                not flags.phone_silence_timeout_sec
+                or self._clock() - self._last_activity < flags.phone_silence_timeout_sec
+            ):
+                continue
+            self._last_activity = self._clock()
+            self._silence_prompts += 1
+            if self._silence_prompts > flags.recognition_retry_max:
+                await self._goodbye()
+                return
+            self._agent = asyncio.create_task(
+                self._guard(self._say_logged(self.conversation.ctx.phrase("are_you_there")))
+            )
+
+    async def _say_logged(self, text: str) -> None:
+        await self.speak(text)
+        await self.conversation.ctx.add_message(Message(persona=Persona.ASSISTANT, content=text))
+
+    async def _goodbye(self) -> None:
+        await run_tool(self.conversation.ctx, "end_call", "{}", self.speak)

@@ -1,0 +1,101 @@
+"""The media loop of one call over audio frames, with instant stub engines (timing is the loop's own)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from local.speech_stubs import silence, tone
+from shared.conversation.engine import Conversation
+from shared.flags.base import FeatureFlags
+from shared.models import Persona
+from tests.conversation.support import make_harness
+from tests.media.support import start_session, stub_engines, wait_for
+
+UTTERANCE = tone(600) + silence(700)
+
+
+async def _conversation(tmp_path: Path, **flags: object) -> Conversation:
+    harness = await make_harness(tmp_path, flags=FeatureFlags(**flags))  # type: ignore[arg-type]
+    conversation = Conversation(harness.ctx, llm=None)
+    return conversation
+
+
+async def test_a_caller_turn_is_transcribed_answered_and_measured(tmp_path: Path) -> None:
+    conversation = await _conversation(tmp_path)
+    engines, _stt, tts = stub_engines(["I had an accident", "My name is John Smith"])
+    session, phone, task = start_session(conversation, engines)
+    await wait_for(lambda: tts.sentences and session.idle)  # the greeting was said
+    greeting_frames = len(phone.bot_audio_frames())
+    await phone.stream(UTTERANCE, realtime=False)
+    await wait_for(lambda: session.stats.turns == 1 and session.idle)
+    await phone.stream(UTTERANCE, realtime=False)
+    await wait_for(lambda: conversation.ctx.call.claim.get("caller_name") == "John Smith")
+    await wait_for(lambda: len(conversation.ctx.call.turns) == 2)
+    phone.hang_up()
+    await task
+    assert session.stats.barge_ins == 0
+
+    assert len(phone.bot_audio_frames()) > greeting_frames
+    turn = conversation.ctx.call.turns[0]
+    assert turn.stt_final_ms is not None and turn.tts_first_audio_ms is not None
+    assert turn.first_frame_out_ms is not None and turn.first_frame_out_ms >= turn.tts_first_audio_ms
+    personas = [m.persona for m in conversation.ctx.call.messages]
+    assert personas[:3] == [Persona.ASSISTANT, Persona.HUMAN, Persona.ASSISTANT]
+    assert session.stats.dropped == 0
+
+
+async def test_barge_in_stops_the_bot_and_keeps_what_was_heard(tmp_path: Path) -> None:
+    conversation = await _conversation(tmp_path, vad_cutoff_timeout_ms=250)
+    engines, _stt, _tts = stub_engines(["I had an accident"])
+    session, phone, task = start_session(conversation, engines)
+    await wait_for(lambda: session.playback.playing)  # the greeting is playing (about 2 s of tone)
+    await asyncio.sleep(0.3)
+    onset = asyncio.get_running_loop().time()
+    await phone.stream(tone(400), realtime=True)
+    await wait_for(phone.stops)
+    stop_delay_ms = (phone.stops()[0] - onset) * 1000
+    assert session.stats.barge_ins == 1
+    assert 200 <= stop_delay_ms <= 250 + 150, stop_delay_ms  # the cutoff, plus scheduling slack on CI
+    assert not session.playback.playing
+    phone.hang_up()
+    await task
+
+
+async def test_echo_of_the_bot_does_not_interrupt_it(tmp_path: Path) -> None:
+    conversation = await _conversation(tmp_path)
+    engines, _stt, _tts = stub_engines([])
+    session, phone, task = start_session(conversation, engines)
+    await wait_for(lambda: session.playback.playing)
+    echo = tone(800, frequency=300.0, amplitude=0.03)  # the bot's tone, 20 dB down: a speakerphone echo
+    await phone.stream(echo, realtime=True)
+    assert session.stats.barge_ins == 0 and not phone.stops()
+    phone.hang_up()
+    await task
+
+
+async def test_silence_prompts_then_goodbye_and_hang_up(tmp_path: Path) -> None:
+    conversation = await _conversation(tmp_path, phone_silence_timeout_sec=1, recognition_retry_max=1)
+    engines, _stt, tts = stub_engines([])
+    _session, phone, task = start_session(conversation, engines)
+    await wait_for(lambda: conversation.ended, within=15)
+    phone.hang_up()
+    await task
+    prompts = conversation.ctx.ports.prompts
+    are_you_there = set(prompts.phrase_choices("are_you_there", "en-US"))
+    assert sum(1 for s in tts.sentences if s in are_you_there) == 1
+    telephony = conversation.ctx.ports.telephony
+    assert [a.kind for a in telephony.actions] == ["hang_up"]  # type: ignore[attr-defined]
+
+
+async def test_malformed_frames_are_counted_and_dropped(tmp_path: Path) -> None:
+    conversation = await _conversation(tmp_path)
+    engines, _stt, _tts = stub_engines(["I had an accident"])
+    session, phone, task = start_session(conversation, engines)
+    for bad in ["not json", "{}", '{"kind":"AudioData","audioData":{"data":"%%%"}}', '{"kind":"Nope"}']:
+        phone.inbox.put_nowait(bad)
+    await phone.stream(UTTERANCE, realtime=False)
+    await wait_for(lambda: session.stats.turns == 1)
+    phone.hang_up()
+    await task
+    assert session.stats.dropped == 4
