@@ -14,7 +14,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -27,7 +27,10 @@ from starlette.routing import Mount
 from blueprints import runtime
 from local.acs_simulator import AcsSimulator
 from local.functions_host import EVENT_GRID_PATH, FunctionsHost
+from media_host.app import create_media_app
+from shared.composition import Services, ServicesHolder, build_speech
 from shared.settings import Settings, load_settings
+from shared.speech.base import SpeechEngines
 
 INCOMING_CALL = "Microsoft.Communication.IncomingCall"
 SMS_RECEIVED = "Microsoft.Communication.SMSReceived"
@@ -50,11 +53,11 @@ class LocalStack:
     data_dir: Path = Path(".data")
     speed: float = 1.0
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    speech: Callable[[Services], SpeechEngines] | None = None  # default: the local engines from settings
     simulator: AcsSimulator | None = None
     settings: Settings | None = None
     functions: FunctionsHost | None = None
-    _server: uvicorn.Server | None = None
-    _thread: threading.Thread | None = None
+    _servers: list[tuple[uvicorn.Server, threading.Thread]] = field(default_factory=list)
 
     @property
     def api_url(self) -> str:
@@ -121,33 +124,35 @@ class LocalStack:
         ).start()
         self.settings = self._configure()
         runtime.configure(self.settings)
-        config = uvicorn.Config(
-            self._build_app(),
-            host=self.host,
-            port=self.api_port,
-            log_level="warning",
-            lifespan="on",
-            timeout_graceful_shutdown=2,
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="function-app", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the function app did not start on {self.api_url}")
-            time.sleep(0.02)
+        media = create_media_app(engines=self.speech or build_speech, holder=ServicesHolder(self.settings))
+        self._serve(self._build_app(), self.api_port, "function-app", timeout)
+        self._serve(media, self.media_port, "media-host", timeout)
         return self
 
+    def _serve(self, app: Any, port: int, name: str, timeout: float) -> None:
+        """One uvicorn server on its own thread and event loop, as separate processes would have."""
+        config = uvicorn.Config(
+            app, host=self.host, port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=2
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, name=name, daemon=True)
+        thread.start()
+        self._servers.append((server, thread))
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the {name} did not start on {self.host}:{port}")
+            time.sleep(0.02)
+
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        for server, _thread in self._servers:
+            server.should_exit = True
+        for _server, thread in self._servers:
+            thread.join(timeout=10)
+        self._servers.clear()
         if self.simulator is not None:
             self.simulator.stop()
-        self._server = self._thread = None
 
     def __enter__(self) -> Self:
         return self.start()
@@ -163,6 +168,7 @@ class LocalStack:
             f"function app      {self.api_url}/api  (x-functions-key: {self.api_key})",
             f"  health          {self.api_url}/api/health/readiness",
             f"  Event Grid      {self._event_grid_url('<function>')}",
+            f"media host        ws://{self.host}:{self.media_port}/ws/<call id>",
             f"ACS simulator     {self.simulator.endpoint}  (inspect: {self.simulator.endpoint}/sim/calls)",
             f"bot phone number  {self.settings.acs.phone_number}",
             f"data              {self.data_dir.resolve()}",
@@ -175,7 +181,7 @@ class LocalStack:
             for line in self.describe():
                 print(line, flush=True)
             print("Ctrl-C to stop.", flush=True)
-            while self._thread is not None and self._thread.is_alive():
+            while self._servers and all(thread.is_alive() for _server, thread in self._servers):
                 time.sleep(0.5)
         except KeyboardInterrupt:
             print("\nstopping...", flush=True)

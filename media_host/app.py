@@ -21,12 +21,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from media_host.session import CallSession, SpeechEngines
+from media_host.session import CallSession
 from shared import metrics
 from shared.composition import Services, ServicesHolder
 from shared.conversation.engine import open_conversation
 from shared.models import CallState
 from shared.settings import Settings
+from shared.speech.base import SpeechEngines
 from shared.telephony.callback_auth import CallbackAuthError
 
 log = logging.getLogger(__name__)

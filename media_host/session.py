@@ -23,26 +23,12 @@ from shared.conversation.llm_agent import TurnTiming
 from shared.conversation.tools import run_tool
 from shared.models import Call, Message, Persona, TurnLatency
 from shared.speech.audio import StreamResampler
-from shared.speech.base import (
-    SAMPLE_RATE,
-    VAD_FRAME_BYTES,
-    SpeechError,
-    SpeechToText,
-    TextToSpeech,
-    VadEngine,
-)
+from shared.speech.base import SAMPLE_RATE, VAD_FRAME_BYTES, SpeechEngines, SpeechError
 
 log = logging.getLogger(__name__)
 
 WATCHDOG_PERIOD_SEC = 0.5
 FIRST_FRAME_WAIT_SEC = 5.0
-
-
-@dataclass(frozen=True)
-class SpeechEngines:
-    vad: VadEngine
-    stt: SpeechToText
-    tts: TextToSpeech
 
 
 @dataclass

@@ -6,6 +6,7 @@ set -euo pipefail
 # command -> Debian package
 declare -A PACKAGES=(
   [redis-server]=redis-server
+  [espeak-ng]=espeak-ng
 )
 
 missing=()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from shared.cache.base import Cache
 from shared.flags.base import FlagSource
@@ -12,8 +13,17 @@ from shared.jobs.base import JobQueue, MemoryJobQueue
 from shared.llm.client import OpenAiChatModel, build_chat_models
 from shared.prompts import Prompts
 from shared.search.base import DocumentSearch, InMemorySearch, load_documents
-from shared.settings import CacheBackend, FlagsBackend, JobsBackend, Settings, StoreBackend, load_settings
+from shared.settings import (
+    CacheBackend,
+    FlagsBackend,
+    JobsBackend,
+    Settings,
+    SpeechBackend,
+    StoreBackend,
+    load_settings,
+)
 from shared.sms.base import OutboxSms, SmsSender
+from shared.speech.base import SpeechEngines
 from shared.store.base import CallStore
 from shared.telephony.base import RecordingTelephony, Telephony
 from shared.telephony.callback_auth import JwtVerifier
@@ -146,6 +156,39 @@ def build_services(settings: Settings | None = None) -> Services:
             issuer=settings.acs.callback_jwt.issuer,
             audience=settings.acs.callback_jwt.audience,
         ),
+    )
+
+
+def build_speech(services: Services) -> SpeechEngines:
+    """The speech engines of a media host process (heavy: call once, off the event loop)."""
+    speech = services.settings.speech
+    from shared.speech.vad import SileroVadEngine  # noqa: PLC0415 (media host only)
+
+    if speech.backend is SpeechBackend.AZURE:
+        from shared.speech.azure_speech import AzureStt, AzureTts  # noqa: PLC0415
+
+        azure = speech.azure
+        key = azure.key.get_secret_value() if azure.key else None
+        return SpeechEngines(
+            vad=SileroVadEngine(),
+            stt=AzureStt(key=key, region=azure.region, endpoint=azure.endpoint),
+            tts=AzureTts(
+                key,
+                azure.region,
+                voices=azure.voices,
+                endpoint_id=azure.custom_voice_endpoint_id,
+                endpoint=azure.endpoint,
+            ),
+        )
+    from shared.speech.routing import local_tts  # noqa: PLC0415
+    from shared.speech.whisper_stt import WhisperStt, default_models  # noqa: PLC0415
+
+    models: dict[str, str | Path] = {**default_models(speech.models_cache), **speech.stt_models}
+    voices = {family: Path(path) for family, path in speech.piper_voices.items()} or None
+    return SpeechEngines(
+        vad=SileroVadEngine(),
+        stt=WhisperStt(models, cpu_threads=speech.cpu_threads),
+        tts=local_tts(piper_voices=voices),
     )
 
 

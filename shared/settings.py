@@ -162,6 +162,36 @@ class MediaSettings(BaseModel):
     audio_format: Literal["Pcm16KMono", "Pcm24KMono"] = "Pcm16KMono"
 
 
+class SpeechBackend(StrEnum):
+    LOCAL = "local"
+    AZURE = "azure"
+
+
+class AzureSpeechSettings(BaseModel):
+    key: SecretStr | None = None
+    region: str | None = None
+    endpoint: str | None = None
+    custom_voice_endpoint_id: str | None = Field(default=None, description="custom neural voice deployment")
+    voices: dict[str, str] = Field(
+        default_factory=lambda: {"en-US": "en-US-AvaMultilingualNeural", "fr-FR": "fr-FR-DeniseNeural"}
+    )
+
+
+class SpeechSettings(BaseModel):
+    backend: SpeechBackend = Field(default=SpeechBackend.LOCAL, description="local engines or Azure Speech")
+    stt_models: dict[str, str] = Field(
+        default_factory=dict,
+        description="language family -> faster-whisper model path or name (empty: the bundled defaults)",
+    )
+    piper_voices: dict[str, str] = Field(
+        default_factory=dict,
+        description="language family -> piper .onnx voice (empty: the bundled joe voice)",
+    )
+    models_cache: Path | None = Field(default=None, description="where the multilingual model is assembled")
+    cpu_threads: int = Field(default=2, ge=1)
+    azure: AzureSpeechSettings = AzureSpeechSettings()
+
+
 class ApiSettings(BaseModel):
     key: SecretStr | None = Field(default=None, description="x-functions-key expected by protected routes")
     public_url: str = "http://127.0.0.1:7071"
@@ -189,6 +219,7 @@ class Settings(BaseSettings):
     )
     jobs: JobsSettings = JobsSettings()
     media: MediaSettings = MediaSettings()
+    speech: SpeechSettings = SpeechSettings()
     search: SearchSettings = SearchSettings()
 
     @property
@@ -226,6 +257,10 @@ class Settings(BaseSettings):
             )
         if self.jobs_backend is JobsBackend.STORAGE and not self.jobs.connection_string:
             missing.append("JOBS__CONNECTION_STRING: required by the storage job queue")
+        if self.speech.backend is SpeechBackend.AZURE and not (
+            self.speech.azure.region or self.speech.azure.endpoint
+        ):
+            missing.append("SPEECH__AZURE__REGION (or SPEECH__AZURE__ENDPOINT): required by Azure Speech")
         if self.mode is Mode.AZURE and not self.api.key:
             missing.append("API__KEY: required in azure mode to protect the API")
         if self.mode is Mode.AZURE and not self.acs.endpoint:

@@ -15,8 +15,9 @@ from media_host.protocol import (
     encode_audio_metadata,
     parse_outbound,
 )
-from media_host.session import CallSession, SpeechEngines
+from media_host.session import CallSession
 from shared.conversation.engine import Conversation
+from shared.speech.base import SpeechEngines
 
 FRAME_MS = 20
 FRAME_BYTES = 640
