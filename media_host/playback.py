@@ -19,7 +19,7 @@ from media_host.protocol import audio_data, stop_audio
 
 FRAME_MS = 20
 DEFAULT_LEAD_SEC = 0.1
-LEVEL_WINDOW = 15  # frames (300 ms) of sent audio remembered for the echo guard
+LEVEL_WINDOW = 10  # frames (200 ms) of sent audio remembered for the echo guard
 
 Send = Callable[[str], Awaitable[None]]
 

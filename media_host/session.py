@@ -339,4 +339,5 @@ class CallSession:
         await self.conversation.ctx.add_message(Message(persona=Persona.ASSISTANT, content=text))
 
     async def _goodbye(self) -> None:
-        await run_tool(self.conversation.ctx, "end_call", "{}", self.speak)
+        """No answer after the prompts: say goodbye (stored as it is said) and hang up."""
+        await run_tool(self.conversation.ctx, "end_call", "{}", self._say_logged)

@@ -28,7 +28,8 @@ class TurnConfig:
     pause_ms: float = 200
     preroll_ms: float = 300
     max_utterance_ms: float = 30_000
-    echo_margin_db: float = 10.0
+    echo_margin_db: float = 16.0  # an echo 20 dB down never passes; a caller 16 dB below the bot does
+    gap_tolerance_ms: float = 100  # short dips between syllables don't reset a starting utterance
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class TurnDetector:
     _preroll: deque[bytes] = field(default_factory=deque)
     _pending: list[bytes] = field(default_factory=list)
     _speech_run: int = 0
+    _gap_run: int = 0
     _silence_run: int = 0
     _cut_at_this_pause: bool = False
     _utterance_frames: int = 0
@@ -91,7 +93,13 @@ class TurnDetector:
         self._preroll.append(frame)
         while len(self._preroll) > self._frames(self.config.preroll_ms):
             self._preroll.popleft()
-        self._speech_run = self._speech_run + 1 if speech else 0
+        if speech:
+            self._speech_run += 1
+            self._gap_run = 0
+        else:
+            self._gap_run += 1
+            if self._gap_run > self._frames(self.config.gap_tolerance_ms):
+                self._speech_run = 0
         needed = self._frames(self.config.cutoff_ms if bot_speaking else self.config.start_ms)
         if self._speech_run < needed:
             return []
@@ -134,7 +142,7 @@ class TurnDetector:
         pcm = self._take()
         self._pending = []
         self.speaking = False
-        self._speech_run = 0
+        self._speech_run = self._gap_run = 0
         return TurnEnded(pcm=pcm, speech_end_at=self._last_speech_at)
 
     def reset(self) -> None:
