@@ -128,7 +128,7 @@ async def test_barge_in_stops_the_bot_within_the_cutoff(
 ) -> None:
     simulator = stack.simulator
     assert simulator is not None
-    connection, call = await ring(stack, services, "+33611110002")
+    connection, _call = await ring(stack, services, "+33611110002")
     await bot_quiet(stack, connection)
     simulator.say(connection, await voice(caller_voice, "I lost my phone yesterday."))
     await asyncio.to_thread(
@@ -165,7 +165,7 @@ async def test_the_bot_does_not_interrupt_itself_on_speakerphone_echo(
 async def test_silence_prompts_then_the_bot_hangs_up(stack: LocalStack, services: Services) -> None:
     simulator = stack.simulator
     assert simulator is not None
-    connection, call = await ring(stack, services, "+33611110004")
+    _connection, call = await ring(stack, services, "+33611110004")
     ended = await stored(
         services,
         call,
