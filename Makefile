@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 
 .PHONY: install dev test lint format clean
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml scripts/install-system-packages.sh scripts/install-node-tools.sh
+$(STAMP): requirements.txt requirements-dev.txt requirements-media.txt pyproject.toml scripts/install-system-packages.sh scripts/install-node-tools.sh
 	bash scripts/install-system-packages.sh
 	bash scripts/install-node-tools.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)

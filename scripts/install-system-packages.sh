@@ -7,6 +7,8 @@ set -euo pipefail
 declare -A PACKAGES=(
   [redis-server]=redis-server
   [espeak-ng]=espeak-ng
+  [node]=nodejs
+  [npm]=npm
 )
 
 missing=()
