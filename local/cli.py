@@ -61,6 +61,30 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def _echo(line: str) -> None:
+    print(line, flush=True)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from local.simulate import simulate  # noqa: PLC0415 (loads speech engines)
+
+    load_settings()
+    try:
+        return simulate(
+            args.scenarios, speed=args.speed, json_path=args.json, echo=_echo, with_llm=args.with_llm
+        )
+    except ValueError as exc:
+        print(f"callcenter simulate: {exc}", file=sys.stderr)
+        return 2
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from local.simulate import demo  # noqa: PLC0415 (loads speech engines)
+
+    load_settings()
+    return demo(echo=_echo, data_dir=args.data)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="callcenter", description="Call Center AI developer tools.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -73,6 +97,23 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=7071, help="function app port")
     dev.add_argument("--data", type=Path, default=Path(".data"), help="where calls and recordings go")
     dev.set_defaults(handler=cmd_dev)
+
+    simulate = commands.add_parser(
+        "simulate", help="run scenario files (YAML) as phone calls over real audio"
+    )
+    simulate.add_argument("scenarios", nargs="+", type=Path, help="scenario files or folders")
+    simulate.add_argument(
+        "--speed", type=float, default=1.0, help="caller audio pacing (2 = twice real time)"
+    )
+    simulate.add_argument("--json", type=Path, help="write the JSON summary to this file")
+    simulate.add_argument("--with-llm", action="store_true", help="also run scenarios marked `llm: true`")
+    simulate.set_defaults(handler=cmd_simulate)
+
+    demo = commands.add_parser("demo", help="one whole phone call, offline, with the live transcript")
+    demo.add_argument(
+        "--data", type=Path, default=Path(".data/demo"), help="where the demo's calls are stored"
+    )
+    demo.set_defaults(handler=cmd_demo)
 
     chat = commands.add_parser("chat", help="talk with the assistant in the terminal (text instead of voice)")
     chat.add_argument("--phone", default="+33612345678", type=_e164, help="the caller's number (E.164)")

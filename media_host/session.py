@@ -11,8 +11,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from media_host.playback import Playback, level_dbfs
 from media_host.protocol import AudioData, AudioMetadata, DtmfData, ProtocolError, frame_bytes, parse_inbound
@@ -90,6 +91,7 @@ class CallSession:
         self._last_activity = clock()
         self._silence_prompts = 0
         self._previous_sentence: asyncio.Event | None = None
+        self._closed = False
         conversation.ctx.drain = self._drain
 
     @property
@@ -115,6 +117,7 @@ class CallSession:
             await self.close()
 
     async def close(self) -> None:
+        self._closed = True
         tasks = [*self._tasks, *self._segments, *([self._agent] if self._agent else [])]
         for task in tasks:
             task.cancel()
@@ -122,7 +125,10 @@ class CallSession:
         self._tasks.clear()
         self._segments.clear()
 
-    def _own(self, coroutine: Awaitable[None], name: str) -> None:
+    def _own(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
+        if self._closed:
+            coroutine.close()  # the call is over: nothing may start any more
+            return
         task: asyncio.Task[None] = asyncio.ensure_future(self._guard(coroutine))
         task.set_name(name)
         self._tasks.add(task)

@@ -136,6 +136,15 @@ class FormAgent:
     async def _capture(self, ctx: CallContext, turn: _Turn, text: str) -> None:
         state = ctx.form
         target = self._field(ctx, state.asking) if state.asking else self._opening_field(ctx)
+        if (
+            target is not None
+            and state.asking is not None
+            and _is_name_field(target)
+            and await self._capture_elsewhere(ctx, turn, text, target.name)
+        ):  # "it happened yesterday at 3 pm" is not a name: keep it where it belongs, ask again
+            state.last_prompt = self._question(ctx, target)
+            await turn.say(state.last_prompt)
+            return
         if target is not None and text.strip():
             value = text.strip() if state.asking is None else self._value_in(ctx, text, target.name)
             if (
@@ -154,6 +163,10 @@ class FormAgent:
                         )
                     )
                 state.last_noted, state.attempts = target.name, 0
+            elif state.asking is not None and await self._capture_elsewhere(ctx, turn, text, target.name):
+                await turn.say(self._question(ctx, target))  # noted another field; ask this one again
+                state.last_prompt = self._question(ctx, target)
+                return
             elif state.asking is not None:
                 state.attempts += 1
                 if state.attempts < MAX_ATTEMPTS:
@@ -164,6 +177,29 @@ class FormAgent:
                 await self._ask_next(ctx, turn, skip=target.name)
                 return
         await self._ask_next(ctx, turn)
+
+    async def _capture_elsewhere(self, ctx: CallContext, turn: _Turn, text: str, asked: str) -> bool:
+        """The caller answered another field than the one asked (a phone number when asked for the
+        e-mail): keep it. Only typed fields are tried (free text would match anything)."""
+        for claim_field in self._missing(ctx, {asked}):
+            if claim_field.type == "text":
+                continue
+            value = self._value_in(ctx, text, claim_field.name)
+            if (
+                value is not None
+                and (
+                    await turn.tool(
+                        "updated_claim", {"updates": [{"field": claim_field.name, "value": value}]}
+                    )
+                ).ok
+            ):
+                saved = ctx.call.claim.get(claim_field.name) or value
+                spoken = say_value(claim_field.type, saved, ctx.lang)
+                await turn.say(
+                    ctx.ports.prompts.phrase("form_noted", ctx.lang, {**ctx.placeholders(), "value": spoken})
+                )
+                return True
+        return False
 
     def _opening_field(self, ctx: CallContext) -> ClaimField | None:
         """The caller's first words describe their need: they fill an empty description-like text field."""

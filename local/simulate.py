@@ -1,0 +1,167 @@
+"""`callcenter simulate` (scenario files) and `callcenter demo` (one whole phone call, offline)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from local.dev import LocalStack, free_port
+from local.scenarios import Scenario, ScenarioResult, ScenarioRunner
+from shared.composition import build_services
+from shared.models import Call
+from shared.speech.base import TextToSpeech
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIOS_DIR = REPO / "scenarios"
+DEMO_SCENARIO = SCENARIOS_DIR / "insurance-claim-en.yaml"
+POST_CALL_WAIT_SEC = 45.0
+
+Printer = Callable[[str], None]
+
+
+def caller_voices() -> Callable[[str], TextToSpeech]:
+    """The caller's voice: piper for English, espeak-ng for other languages (local, offline)."""
+    from shared.speech.espeak_tts import EspeakTts  # noqa: PLC0415
+    from shared.speech.models import piper_voice_path  # noqa: PLC0415
+    from shared.speech.piper_tts import PiperTts  # noqa: PLC0415
+
+    piper = PiperTts({"en": piper_voice_path()})
+    espeak = EspeakTts(word_gap_ms=50)
+    return lambda lang: piper if lang.lower().startswith("en") else espeak
+
+
+def load_scenarios(paths: Sequence[Path]) -> list[Scenario]:
+    files: list[Path] = []
+    for path in paths:
+        files += sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    if not files:
+        raise ValueError("no scenario file given (or the folder has no .yaml)")
+    return [Scenario.load(file) for file in files]
+
+
+def _print_result(result: ScenarioResult, echo: Printer) -> None:
+    status = "PASS" if result.passed else "FAIL"
+    echo(f"{status} {result.name} ({result.seconds:.1f} s)")
+    if result.error:
+        echo(f"  error: {result.error}")
+    for check in result.checks:
+        echo(f"  [{'ok' if check.passed else 'KO'}] {check.name}: {check.detail}")
+    for number, turn in enumerate(result.turns, 1):
+        parts = ", ".join(f"{k.removesuffix('_ms')} {v:.0f} ms" for k, v in turn.items() if v is not None)
+        echo(f"  turn {number}: {parts}")
+
+
+async def run_scenarios(
+    scenarios: Sequence[Scenario],
+    *,
+    speed: float,
+    echo: Printer,
+    data_dir: Path,
+    overrides: dict[str, Any] | None = None,
+) -> tuple[list[ScenarioResult], LocalStack]:
+    stack = LocalStack(
+        api_port=free_port(),
+        media_port=free_port(),
+        data_dir=data_dir,
+        speed=speed,
+        overrides=overrides or {},
+    )
+    await asyncio.to_thread(stack.start)
+    assert stack.settings is not None
+    services = build_services(stack.settings)
+    results: list[ScenarioResult] = []
+    try:
+        runner = ScenarioRunner(stack, services, caller_voices(), echo=echo)
+        for scenario in scenarios:
+            echo(f"--- {scenario.name}: {scenario.description}".rstrip(": "))
+            result = await runner.run(scenario)
+            _print_result(result, echo)
+            results.append(result)
+    finally:
+        await services.aclose()
+        await asyncio.to_thread(stack.stop)
+    return results, stack
+
+
+def simulate(
+    paths: Sequence[Path], *, speed: float, json_path: Path | None, echo: Printer, with_llm: bool
+) -> int:
+    scenarios = [s for s in load_scenarios(paths) if with_llm or not s.llm]
+    with tempfile.TemporaryDirectory(prefix="callcenter-sim-") as data:
+        results, _stack = asyncio.run(run_scenarios(scenarios, speed=speed, echo=echo, data_dir=Path(data)))
+    summary = {
+        "passed": sum(r.passed for r in results),
+        "total": len(results),
+        "scenarios": [r.summary() for r in results],
+    }
+    text = json.dumps(summary, indent=2)
+    if json_path is not None:
+        json_path.write_text(text, encoding="utf-8")
+    echo(f"{summary['passed']}/{summary['total']} scenarios passed")
+    echo(text if json_path is None else f"JSON summary: {json_path}")
+    return 0 if summary["passed"] == summary["total"] else 1
+
+
+async def _after_the_call(stack: LocalStack, call_id: str, echo: Printer) -> Call | None:
+    """Wait for the post-call job (synthesis, SMS) and print what the company and the caller got."""
+    assert stack.settings is not None
+    services = build_services(stack.settings)
+    try:
+        deadline = time.monotonic() + POST_CALL_WAIT_SEC
+        call = await services.store.get(UUID(call_id))
+        while call is not None and call.synthesis is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            call = await services.store.get(UUID(call_id))
+        return call
+    finally:
+        await services.aclose()
+
+
+def demo(*, echo: Printer, data_dir: Path) -> int:
+    scenario = Scenario.load(DEMO_SCENARIO)
+    echo("Call Center AI demo: a caller rings the company's number; everything runs on this machine.")
+
+    async def run() -> tuple[ScenarioResult, Call | None, LocalStack]:
+        results, stack = await run_scenarios([scenario], speed=1.0, echo=echo, data_dir=data_dir)
+        call = await _after_the_call(stack, results[0].call_id, echo) if results[0].call_id else None
+        return results[0], call, stack
+
+    result, call, stack = asyncio.run(run())
+    if call is not None:
+        _print_call(call, stack, echo)
+    echo("demo " + ("passed" if result.passed else "FAILED"))
+    return 0 if result.passed else 1
+
+
+def _print_call(call: Call, stack: LocalStack, echo: Printer) -> None:
+    echo("\nclaim:")
+    for name, value in call.claim.items():
+        echo(f"  {name}: {value}")
+    echo("reminders:" + ("" if call.reminders else " none"))
+    for reminder in call.reminders:
+        echo(f"  {reminder.title} ({reminder.owner}) due {reminder.due_date_time:%Y-%m-%d %H:%M}")
+    if call.synthesis is not None:
+        echo(f"synthesis: {call.synthesis.short}")
+        echo(f"  satisfaction: {call.synthesis.satisfaction}")
+    else:
+        echo("synthesis: not ready (the post-call job did not finish in time)")
+    if call.next is not None:
+        echo(f"next action: {call.next.action} ({call.next.justification})")
+    simulator = stack.simulator
+    outbox = simulator.outbox if simulator is not None else []
+    echo("SMS outbox:" + ("" if outbox else " empty"))
+    for sms in outbox:
+        echo(f"  to {sms.to_number}: {sms.message}")
+    try:
+        from shared.insights.links import report_link  # noqa: PLC0415
+
+        assert stack.settings is not None
+        echo(f"report: {report_link(stack.settings, call)}  (served while `callcenter dev` runs)")
+    except ImportError:
+        echo(f"call id: {call.call_id}")
