@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
-from blueprints import calls, health, runtime
+from blueprints import calls, health, runtime, sms
 from shared.composition import ServicesHolder
 from shared.settings import Settings, SettingsError
 from shared.store.base import StoreError
@@ -41,6 +41,7 @@ def create_api(settings: Settings | None = None) -> FastAPI:
     app.state.services = holder
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(calls.router, prefix=API_PREFIX)
+    app.include_router(sms.router, prefix=API_PREFIX)
 
     @app.middleware("http")
     async def _bounded_body(

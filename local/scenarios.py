@@ -280,7 +280,7 @@ class ScenarioRunner:
                 return
             if step.barge_in is not None:
                 await self._bot_speaking(connection)
-                simulator.say(connection, await self._audio(step, scenario.lang))
+                simulator.say(connection, await self._audio(step, lang))
                 await asyncio.to_thread(
                     simulator.wait_for_timeline, connection, TimelineKind.STOP_AUDIO, timeout=30
                 )

@@ -9,6 +9,7 @@ declare -A PACKAGES=(
   [espeak-ng]=espeak-ng
   [node]=nodejs
   [npm]=npm
+  [chromium]=chromium
 )
 
 missing=()

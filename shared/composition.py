@@ -18,6 +18,7 @@ from shared.settings import (
     FlagsBackend,
     JobsBackend,
     Settings,
+    SmsBackend,
     SpeechBackend,
     StoreBackend,
     load_settings,
@@ -53,6 +54,7 @@ class Services:
             ("cache", self.cache.close),
             ("flags", self.flags.close),
             ("telephony", self.telephony.close),
+            ("sms", self.sms.close),
             ("jobs", self.jobs.close),
         ]
         closers += [(f"llm {role}", model.close) for role, model in self.llm_models.items()]
@@ -121,6 +123,30 @@ def build_telephony(settings: Settings) -> Telephony:
     return RecordingTelephony()
 
 
+def build_sms(settings: Settings) -> SmsSender:
+    """ACS SMS (Azure, or the local simulator), Twilio, or the in-process outbox."""
+    backend = settings.sms_backend
+    if backend is SmsBackend.ACS:
+        from shared.sms.acs import AcsSms  # noqa: PLC0415 (Azure SDK only when used)
+
+        acs = settings.acs
+        assert acs.endpoint is not None  # guaranteed by Settings validation
+        key = acs.access_key.get_secret_value() if acs.access_key else None
+        return AcsSms(acs.endpoint, key, acs.phone_number)
+    if backend is SmsBackend.TWILIO:
+        from shared.sms.twilio import TwilioSms  # noqa: PLC0415
+
+        twilio = settings.sms.twilio
+        assert twilio.account_sid and twilio.auth_token and twilio.from_number  # Settings validation
+        return TwilioSms(
+            twilio.account_sid,
+            twilio.auth_token.get_secret_value(),
+            twilio.from_number,
+            base_url=twilio.base_url,
+        )
+    return OutboxSms()
+
+
 def build_jobs(settings: Settings) -> JobQueue:
     if settings.jobs_backend is JobsBackend.STORAGE:
         from shared.jobs.storage_queue import StorageJobQueue  # noqa: PLC0415
@@ -137,8 +163,7 @@ def build_search(settings: Settings) -> DocumentSearch:
 
 
 def build_services(settings: Settings | None = None) -> Services:
-    """Every adapter of the process. SMS is the in-process outbox until its ACS and Twilio adapters
-    are wired in (SMS work)."""
+    """Every adapter of the process."""
     settings = settings or load_settings()
     return Services(
         settings=settings,
@@ -147,7 +172,7 @@ def build_services(settings: Settings | None = None) -> Services:
         flags=build_flags(settings),
         prompts=Prompts.load(settings.prompts.path, overrides=settings.prompts.overrides_path),
         telephony=build_telephony(settings),
-        sms=OutboxSms(),
+        sms=build_sms(settings),
         search=build_search(settings),
         llm_models=build_chat_models(settings.llm),
         jobs=build_jobs(settings),

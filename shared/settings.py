@@ -57,6 +57,12 @@ class FlagsBackend(StrEnum):
     APPCONFIG = "appconfig"
 
 
+class SmsBackend(StrEnum):
+    OUTBOX = "outbox"
+    ACS = "acs"
+    TWILIO = "twilio"
+
+
 class SqliteSettings(BaseModel):
     path: Path = Path(".data/calls.sqlite3")
     busy_timeout_ms: int = Field(default=10_000, ge=0)
@@ -155,6 +161,28 @@ class AcsSettings(BaseModel):
     callback_jwt: CallbackJwtSettings = CallbackJwtSettings()
 
 
+class TwilioSettings(BaseModel):
+    account_sid: str | None = None
+    auth_token: SecretStr | None = Field(default=None, description="also checks inbound webhook signatures")
+    from_number: str | None = Field(default=None, description="the Twilio number texts come from (E.164)")
+    base_url: str = "https://api.twilio.com"
+
+
+class SmsSettings(BaseModel):
+    backend: SmsBackend | None = Field(
+        default=None, description="default: acs when ACS__ENDPOINT is set, else the in-process outbox"
+    )
+    twilio: TwilioSettings = TwilioSettings()
+
+
+class ReportSettings(BaseModel):
+    signing_key: SecretStr | None = Field(
+        default=None,
+        description="HMAC key of report links (required in azure mode; local default: derived from API__KEY)",
+    )
+    link_ttl_hours: float = Field(default=72, gt=0, description="how long a report link in an SMS works")
+
+
 class MediaSettings(BaseModel):
     public_url: str = Field(
         default="ws://127.0.0.1:8765", description="websocket base URL of the media host, as ACS reaches it"
@@ -221,6 +249,8 @@ class Settings(BaseSettings):
     media: MediaSettings = MediaSettings()
     speech: SpeechSettings = SpeechSettings()
     search: SearchSettings = SearchSettings()
+    sms: SmsSettings = SmsSettings()
+    report: ReportSettings = ReportSettings()
 
     @property
     def store_backend(self) -> StoreBackend:
@@ -239,6 +269,10 @@ class Settings(BaseSettings):
     @property
     def jobs_backend(self) -> JobsBackend:
         return self.jobs.backend or (JobsBackend.STORAGE if self.mode is Mode.AZURE else JobsBackend.MEMORY)
+
+    @property
+    def sms_backend(self) -> SmsBackend:
+        return self.sms.backend or (SmsBackend.ACS if self.acs.endpoint else SmsBackend.OUTBOX)
 
     @model_validator(mode="after")
     def _chosen_adapters_are_configured(self) -> Settings:
@@ -267,6 +301,21 @@ class Settings(BaseSettings):
             missing.append("ACS__ENDPOINT: required in azure mode to place and answer calls")
         if self.mode is Mode.AZURE and not self.acs.callback_jwt.audience:
             missing.append("ACS__CALLBACK_JWT__AUDIENCE: required in azure mode to check ACS callbacks")
+        if self.sms_backend is SmsBackend.ACS and not self.acs.endpoint:
+            missing.append("ACS__ENDPOINT: required by the acs SMS backend")
+        if self.sms_backend is SmsBackend.TWILIO:
+            twilio = self.sms.twilio
+            missing += [
+                f"SMS__TWILIO__{name.upper()}: required by the twilio SMS backend"
+                for name, value in (
+                    ("account_sid", twilio.account_sid),
+                    ("auth_token", twilio.auth_token),
+                    ("from_number", twilio.from_number),
+                )
+                if not value
+            ]
+        if self.mode is Mode.AZURE and not self.report.signing_key:
+            missing.append("REPORT__SIGNING_KEY: required in azure mode to sign report links")
         if missing:
             raise ValueError("; ".join(missing))
         return self

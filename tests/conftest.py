@@ -10,7 +10,17 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-_SETTING_PREFIXES = ("MODE", "API__", "STORE__", "CACHE__", "FLAGS__", "LLM__", "CONVERSATION__")
+_SETTING_PREFIXES = (
+    "MODE",
+    "API__",
+    "STORE__",
+    "CACHE__",
+    "FLAGS__",
+    "LLM__",
+    "CONVERSATION__",
+    "SMS__",
+    "REPORT__",
+)
 
 
 @pytest.fixture(autouse=True)

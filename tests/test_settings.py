@@ -94,9 +94,10 @@ def test_azure_mode_lists_every_missing_setting_with_its_variable(monkeypatch: p
         "ACS__ENDPOINT",
         "ACS__CALLBACK_JWT__AUDIENCE",
         "JOBS__CONNECTION_STRING",
+        "REPORT__SIGNING_KEY",
     ):
         assert variable in message
-    assert len(caught.value.problems) == 7
+    assert len(caught.value.problems) == 8
 
 
 def test_invalid_values_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from shared.claim.schema import DEFAULT_CLAIM_SCHEMA, ClaimField, ClaimSchema
 
 MAX_MESSAGE_CHARS = 20_000
+MAX_CALLBACK_ATTEMPTS = 3  # dial attempts of one reminder's call-back before giving up
 
 
 def utc_now() -> datetime:
@@ -186,6 +187,24 @@ class Reminder(_Part):
     due_date_time: datetime
     owner: ReminderOwner = ReminderOwner.ASSISTANT
     created_at: datetime = Field(default_factory=utc_now)
+    callback_placed_at: datetime | None = Field(
+        default=None, description="set (before dialing) when the call-back of this reminder was placed"
+    )
+    callback_call_id: UUID | None = Field(default=None, description="the call-back call")
+    callback_attempts: int = Field(default=0, ge=0, description="call-backs dialed, failed ones included")
+
+    @field_validator("due_date_time", "created_at", "callback_placed_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+
+    def awaits_callback(self) -> bool:
+        """An assistant reminder with no call-back placed yet, and attempts left (due or not)."""
+        return (
+            self.owner is ReminderOwner.ASSISTANT
+            and self.callback_placed_at is None
+            and self.callback_attempts < MAX_CALLBACK_ATTEMPTS
+        )
 
 
 class Synthesis(_Part):
@@ -240,7 +259,16 @@ class Call(_Part):
     recording_id: str | None = None
     recording_url: str | None = None
     previous_call_id: UUID | None = Field(default=None, description="the call this one resumes")
+    resumed_by_call_id: UUID | None = Field(
+        default=None, description="the later call that took this conversation over (and its reminders)"
+    )
+    recording_stopped_at: datetime | None = None
     post_call_enqueued_at: datetime | None = None
+    summary_sms_sent_at: datetime | None = Field(default=None, description="the post-call SMS went out")
+    summary_sms_error: str | None = Field(
+        default=None, max_length=2000, description="why the post-call SMS was not sent, or may not have been"
+    )
+    post_call_done_at: datetime | None = Field(default=None, description="the post-call job finished")
     secrets: CallSecrets = Field(default_factory=CallSecrets)
     turns: list[TurnLatency] = Field(default_factory=list)
     etag: str | None = Field(default=None, description="set by the store; stale etags are refused")
@@ -265,6 +293,19 @@ class Call(_Part):
                 return False
         self.reminders.append(reminder)
         return True
+
+    def due_callback_reminders(self, now: datetime) -> list[Reminder]:
+        """Reminders awaiting a call-back and due at `now`, oldest first (none once the call was resumed)."""
+        if self.resumed_by_call_id is not None:
+            return []
+        due = [r for r in self.reminders if r.awaits_callback() and r.due_date_time <= now]
+        return sorted(due, key=lambda r: r.due_date_time)
+
+    def next_callback_due(self) -> datetime | None:
+        """When the earliest reminder awaiting a call-back is due (what the stores index)."""
+        if self.resumed_by_call_id is not None:
+            return None
+        return min((r.due_date_time for r in self.reminders if r.awaits_callback()), default=None)
 
     def public(self) -> dict[str, object]:
         """The call as the API shows it: no secrets, no etag."""

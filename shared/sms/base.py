@@ -1,4 +1,11 @@
-"""The SMS port. ACS and Twilio adapters come with the SMS work; `OutboxSms` keeps messages in memory."""
+"""The SMS port: text a phone number. Adapters: `acs.py` (Azure Communication Services, or the local
+ACS simulator), `twilio.py` (Twilio REST API), and `OutboxSms` here (in-process, keeps messages in memory).
+
+Failures come in three kinds, all `SmsError`: the base class itself means refused (retrying the same
+message will not help); `SmsUnavailableError` means the service could not be reached or is overloaded
+(the message was not accepted: retrying later is safe); `SmsOutcomeUnknownError` means the request
+went out but no answer came back (the message may have been sent: retrying may send it twice).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +16,19 @@ from typing import Protocol
 
 from shared.models.call import utc_now
 
+SEND_TIMEOUT_SEC = 30.0
+
 
 class SmsError(RuntimeError):
     """The message was not accepted for delivery."""
+
+
+class SmsUnavailableError(SmsError):
+    """Transient: the service was unreachable, overloaded or failed; the message was not accepted."""
+
+
+class SmsOutcomeUnknownError(SmsError):
+    """The request was sent but the answer was lost (timeout, broken connection): maybe delivered."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +44,8 @@ class SmsSender(Protocol):
         """Send `body` to the E.164 number `to`; raise SmsError when refused."""
         ...
 
+    async def close(self) -> None: ...
+
 
 class OutboxSms:
     """In-process adapter: every sent message lands in `outbox` (chat CLI, tests)."""
@@ -40,3 +59,6 @@ class OutboxSms:
         receipt = SmsReceipt(message_id=uuid.uuid4().hex, to=to, body=body)
         self.outbox.append(receipt)
         return receipt
+
+    async def close(self) -> None:
+        return None

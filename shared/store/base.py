@@ -72,6 +72,15 @@ class CallStore(Protocol):
         """All calls created in [since, until), newest first."""
         ...
 
+    async def list_due_reminders(self, now: datetime, limit: int) -> list[Call]:
+        """Calls with an assistant reminder due at `now` awaiting its call-back (`Call.next_callback_due`),
+        the earliest due first. Calls taken over by a later call (`resumed_by_call_id`) are left out."""
+        ...
+
+    async def find_by_recording(self, recording_id: str, *, server_call_id: str | None = None) -> Call | None:
+        """The call whose `recording_id` matches, else the latest whose server call id matches."""
+        ...
+
     async def ping(self) -> None:
         """Raise StoreError when the store is not usable (readiness probe)."""
         ...
@@ -115,6 +124,15 @@ async def append_message(
         call.messages.append(message.model_copy())
 
     return await update_call(store, call_id, _append, caller_phone=caller_phone)
+
+
+MAX_DUE_LIMIT = 1000
+
+
+def clamp_due_limit(limit: int) -> int:
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    return min(limit, MAX_DUE_LIMIT)
 
 
 def clamp_limit(limit: int) -> int:

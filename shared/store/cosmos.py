@@ -17,9 +17,11 @@ from azure.cosmos import exceptions
 from azure.cosmos.aio import ContainerProxy, CosmosClient
 
 from shared.models import Call
-from shared.store.base import ConflictError, Page, StoreError, clamp_limit
+from shared.store.base import ConflictError, Page, StoreError, clamp_due_limit, clamp_limit
 
-_EXTRA_FIELDS = ("id", "created_sort", "updated_sort")
+# `callback_due_sort`: when the earliest reminder awaiting a call-back is due (null when none), so the
+# due-reminders query is one range filter on a top-level field the default index covers.
+_EXTRA_FIELDS = ("id", "created_sort", "updated_sort", "callback_due_sort")
 
 
 def _sortable(value: datetime) -> str:
@@ -31,6 +33,8 @@ def _to_document(call: Call) -> dict[str, Any]:
     document["id"] = str(call.call_id)
     document["created_sort"] = _sortable(call.created_at)
     document["updated_sort"] = _sortable(call.updated_at)
+    due = call.next_callback_due()
+    document["callback_due_sort"] = None if due is None else _sortable(due)
     return document
 
 
@@ -166,6 +170,37 @@ class CosmosCallStore:
             limit=limit,
             cursor=cursor,
         )
+
+    async def list_due_reminders(self, now: datetime, limit: int) -> list[Call]:
+        size = clamp_due_limit(limit)
+        calls: list[Call] = []
+        try:
+            query = self._container.query_items(
+                "SELECT TOP @limit * FROM c WHERE IS_STRING(c.callback_due_sort)"
+                " AND c.callback_due_sort <= @now ORDER BY c.callback_due_sort ASC",
+                parameters=[{"name": "@limit", "value": size}, {"name": "@now", "value": _sortable(now)}],
+            )
+            async for document in query:
+                calls.append(_from_document(document))
+        except exceptions.CosmosHttpResponseError as exc:
+            raise self._error(exc) from exc
+        return calls
+
+    async def find_by_recording(self, recording_id: str, *, server_call_id: str | None = None) -> Call | None:
+        lookups = [("c.recording_id", recording_id)]
+        if server_call_id:
+            lookups.append(("c.connection.server_call_id", server_call_id))
+        try:
+            for path, value in lookups:
+                query = self._container.query_items(
+                    f"SELECT TOP 1 * FROM c WHERE {path} = @value ORDER BY c.created_sort DESC",  # noqa: S608
+                    parameters=[{"name": "@value", "value": value}],
+                )
+                async for document in query:
+                    return _from_document(document)
+        except exceptions.CosmosHttpResponseError as exc:
+            raise self._error(exc) from exc
+        return None
 
     async def _query(
         self,

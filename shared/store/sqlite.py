@@ -18,10 +18,12 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from shared.models import Call
+from shared.models.call import MAX_CALLBACK_ATTEMPTS
 from shared.store.base import (
     ConflictError,
     Page,
     StoreError,
+    clamp_due_limit,
     clamp_limit,
     decode_cursor,
     encode_cursor,
@@ -41,6 +43,21 @@ CREATE TABLE IF NOT EXISTS calls (
 CREATE INDEX IF NOT EXISTS calls_by_phone ON calls (caller_phone, created_at DESC, call_id DESC);
 CREATE INDEX IF NOT EXISTS calls_by_phone_updated ON calls (caller_phone, updated_at DESC);
 CREATE INDEX IF NOT EXISTS calls_by_date ON calls (created_at DESC, call_id DESC);
+"""
+
+# Calls with an assistant reminder awaiting its call-back and due, earliest due first: the predicate of
+# `Call.next_callback_due` over the JSON document (JSON1; julianday() compares ISO times with offsets).
+_DUE_REMINDERS = """
+SELECT calls.doc, calls.etag, MIN(julianday(json_extract(r.value, '$.due_date_time'))) AS due
+FROM calls, json_each(calls.doc, '$.reminders') AS r
+WHERE json_extract(calls.doc, '$.resumed_by_call_id') IS NULL
+  AND json_extract(r.value, '$.owner') = 'assistant'
+  AND json_extract(r.value, '$.callback_placed_at') IS NULL
+  AND COALESCE(json_extract(r.value, '$.callback_attempts'), 0) < ?
+  AND julianday(json_extract(r.value, '$.due_date_time')) <= julianday(?)
+GROUP BY calls.call_id
+ORDER BY due, calls.call_id
+LIMIT ?
 """
 
 
@@ -210,6 +227,31 @@ class SqliteCallStore:
             last = rows[size - 1]
             next_cursor = encode_cursor({"c": last[2], "i": last[3]})
         return Page(items=items, next_cursor=next_cursor)
+
+    async def list_due_reminders(self, now: datetime, limit: int) -> list[Call]:
+        size = clamp_due_limit(limit)
+
+        def work(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
+            return db.execute(_DUE_REMINDERS, (MAX_CALLBACK_ATTEMPTS, _timestamp(now), size)).fetchall()
+
+        return [self._to_call(row[:2]) for row in await self._run(work)]
+
+    async def find_by_recording(self, recording_id: str, *, server_call_id: str | None = None) -> Call | None:
+        def work(db: sqlite3.Connection) -> Call | None:
+            row = db.execute(
+                "SELECT doc, etag FROM calls WHERE json_extract(doc, '$.recording_id') = ?"
+                " ORDER BY created_at DESC LIMIT 1",
+                (recording_id,),
+            ).fetchone()
+            if row is None and server_call_id:
+                row = db.execute(
+                    "SELECT doc, etag FROM calls WHERE json_extract(doc, '$.connection.server_call_id') = ?"
+                    " ORDER BY created_at DESC LIMIT 1",
+                    (server_call_id,),
+                ).fetchone()
+            return None if row is None else self._to_call(row)
+
+        return await self._run(work)
 
     async def ping(self) -> None:
         await self._run(lambda db: db.execute("SELECT 1").fetchone())
