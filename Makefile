@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install dev test lint format clean
+.PHONY: install demo dev simulate test lint format clean bench
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-media.txt pyproject.toml scripts/install-system-packages.sh scripts/install-node-tools.sh
 	bash scripts/install-system-packages.sh
@@ -18,9 +18,21 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-media.txt pyproject
 
 install: $(STAMP)
 
-## Run the function app's HTTP API locally on the embedded defaults (SQLite, in-process cache, YAML flags).
+## One whole phone call, offline: a caller rings, talks with the assistant over real audio, the claim fills.
+demo: $(STAMP)
+	$(BIN)/callcenter demo
+
+## The function app, the media host and the ACS simulator on loopback, until Ctrl-C.
 dev: $(STAMP)
 	$(BIN)/callcenter dev
+
+## Every shipped scenario as a phone call.
+simulate: $(STAMP)
+	$(BIN)/callcenter simulate scenarios/
+
+## Benchmarks (numbers go to docs/performance.md).
+bench: $(STAMP)
+	$(BIN)/python -m bench.incoming_call
 
 ## Run the whole test suite (real redis-server, no cloud).
 test: $(STAMP)
