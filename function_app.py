@@ -6,9 +6,11 @@ same under `func start`, in Azure and under the local dev runner (uvicorn).
 
 import azure.functions as func
 
-from blueprints import calls
+from blueprints import calls, insights, sms
 from blueprints.api import create_api
 
 api = create_api()
 app = func.AsgiFunctionApp(app=api, http_auth_level=func.AuthLevel.ANONYMOUS)
 app.register_functions(calls.bp)
+app.register_functions(sms.bp)
+app.register_functions(insights.bp)

@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
-from blueprints import calls, health, runtime, sms
+from blueprints import calls, health, reports, runtime, sms
 from shared.composition import ServicesHolder
 from shared.settings import Settings, SettingsError
 from shared.store.base import StoreError
@@ -42,6 +42,7 @@ def create_api(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(calls.router, prefix=API_PREFIX)
     app.include_router(sms.router, prefix=API_PREFIX)
+    app.include_router(reports.router, prefix=API_PREFIX)  # HTML pages; /report is outside the host's prefix
 
     @app.middleware("http")
     async def _bounded_body(

@@ -13,7 +13,16 @@ EXPECTED_FUNCTIONS = {
     # name: (trigger type, route, auth level)
     "http_app_func": ("httpTrigger", "/{*route}", "anonymous"),
     "incoming_call": ("eventGridTrigger", None, None),
+    "sms_received": ("eventGridTrigger", None, None),
+    "post_call_starter": ("queueTrigger", None, None),
+    "post_call_orchestrator": ("orchestrationTrigger", None, None),
+    "synthesis": ("activityTrigger", None, None),
+    "next_action": ("activityTrigger", None, None),
+    "sms_summary": ("activityTrigger", None, None),
+    "mark_done": ("activityTrigger", None, None),
 }
+# input bindings besides the trigger (the queue-triggered starter gets a Durable client)
+EXTRA_INPUT_BINDINGS = {"post_call_starter": ["durableClient"]}
 
 
 @pytest.fixture(scope="module")
@@ -33,15 +42,17 @@ def test_every_expected_function_is_registered_with_its_bindings(functions: dict
     assert set(functions) == set(EXPECTED_FUNCTIONS)
     for name, (trigger_type, route, auth_level) in EXPECTED_FUNCTIONS.items():
         bindings = _bindings(functions[name])
-        trigger = next(b for b in bindings if b["direction"] == BindingDirection.IN)
+        trigger = next(b for b in bindings if str(b["type"]).endswith("Trigger"))
         assert trigger["type"] == trigger_type
         if trigger_type == "httpTrigger":
             assert trigger["route"] == route
             assert trigger["authLevel"].value == auth_level
             output = next(b for b in bindings if b["direction"] == BindingDirection.OUT)
             assert output["type"] == "http"
-        else:
-            assert len(bindings) == 1  # a trigger with no output binding
+        else:  # a trigger with no output binding
+            others = [b["type"] for b in bindings if b is not trigger]
+            assert others == EXTRA_INPUT_BINDINGS.get(name, [])
+            assert all(b["direction"] == BindingDirection.IN for b in bindings)
 
 
 def _request(path: str) -> func.HttpRequest:

@@ -17,6 +17,7 @@ from shared.models.call import check_e164, utc_now
 from shared.store.base import update_call
 from shared.telephony.base import TelephonyError
 
+from .resume import carry_over, mark_taken_over
 from .routing import call_route, with_new_secrets
 
 log = logging.getLogger(__name__)
@@ -94,15 +95,11 @@ async def answer_incoming_call(services: Services, data: dict[str, Any]) -> Call
         stored.connection.server_call_id = leg.server_call_id or stored.connection.server_call_id
         stored.connection.correlation_id = leg.correlation_id or stored.connection.correlation_id
         if previous is not None:
-            stored.previous_call_id = previous.call_id
-            stored.initiate = previous.initiate.model_copy(deep=True)
-            stored.lang_short_code = previous.lang_short_code
-            stored.agent = previous.agent
-            stored.claim = dict(previous.claim)
-            stored.archived_claims = [dict(c) for c in previous.archived_claims]
-            stored.reminders = [r.model_copy() for r in previous.reminders]
-            stored.messages = [m.model_copy(deep=True) for m in previous.messages]
+            carry_over(previous, into=stored)
 
-    return await update_call(
+    answered = await update_call(
         services.store, call.call_id, _connect_and_resume, caller_phone=call.caller_phone
     )
+    if previous is not None:
+        await mark_taken_over(services.store, previous, by=answered.call_id)
+    return answered

@@ -56,8 +56,13 @@ class CallPlacementError(RuntimeError):
 
 async def place_call(services: Services, request: CallRequest) -> Call:
     """Store the call, then dial. If dialing fails the call document is removed: no half-made calls."""
+    return await dial(services, with_new_secrets(request.to_call(services.settings.acs.phone_number)))
+
+
+async def dial(services: Services, call: Call) -> Call:
+    """Store a new outbound call (with its secrets), then dial it; CallPlacementError if dialing failed,
+    and then the document is removed."""
     settings = services.settings
-    call = with_new_secrets(request.to_call(settings.acs.phone_number))
     call = await services.store.create(call)
     try:
         leg = await services.telephony.create(
