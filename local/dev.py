@@ -27,6 +27,7 @@ from starlette.routing import Mount
 from blueprints import runtime
 from local.acs_simulator import AcsSimulator
 from local.functions_host import EVENT_GRID_PATH, FunctionsHost
+from local.post_call import LocalPostCall, run_post_call_worker
 from media_host.app import create_media_app
 from shared.composition import Services, ServicesHolder, build_speech
 from shared.settings import Settings, load_settings
@@ -34,7 +35,12 @@ from shared.speech.base import SpeechEngines
 
 INCOMING_CALL = "Microsoft.Communication.IncomingCall"
 SMS_RECEIVED = "Microsoft.Communication.SMSReceived"
-EVENT_GRID_FUNCTIONS = {INCOMING_CALL: "incoming_call", SMS_RECEIVED: "sms_received"}
+RECORDING_FILE_STATUS_UPDATED = "Microsoft.Communication.RecordingFileStatusUpdated"
+EVENT_GRID_FUNCTIONS = {
+    INCOMING_CALL: "incoming_call",
+    SMS_RECEIVED: "sms_received",
+    RECORDING_FILE_STATUS_UPDATED: "recording_file_status",
+}
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -57,6 +63,7 @@ class LocalStack:
     simulator: AcsSimulator | None = None
     settings: Settings | None = None
     functions: FunctionsHost | None = None
+    post_call: LocalPostCall | None = None  # the post-call orchestration runner, while the app runs
     _servers: list[tuple[uvicorn.Server, threading.Thread]] = field(default_factory=list)
 
     @property
@@ -95,6 +102,7 @@ class LocalStack:
             },
             "media": {"public_url": f"ws://{self.host}:{self.media_port}"},
             "store": {"sqlite": {"path": self.data_dir / "calls.sqlite3"}},
+            "blobs": {"files_dir": self.data_dir / "blobs"},
         }
         return load_settings(**_merge(wiring, dict(self.overrides)))
 
@@ -107,14 +115,22 @@ class LocalStack:
         @contextlib.asynccontextmanager
         async def lifespan(_app: Starlette) -> AsyncIterator[None]:
             timers = asyncio.create_task(functions.run_timers(), name="functions-timers")
+            post_call = asyncio.create_task(
+                run_post_call_worker(runtime.current(), on_ready=self._post_call_ready), name="post-call"
+            )
             try:
                 yield
             finally:
+                post_call.cancel()
+                await asyncio.gather(post_call, return_exceptions=True)
                 timers.cancel()
                 await asyncio.gather(timers, return_exceptions=True)
                 await runtime.current().aclose()
 
         return Starlette(routes=[*functions.routes(), Mount("/", app=function_app.api)], lifespan=lifespan)
+
+    def _post_call_ready(self, runner: LocalPostCall | None) -> None:
+        self.post_call = runner
 
     def start(self, timeout: float = 20.0) -> Self:
         self.data_dir.mkdir(parents=True, exist_ok=True)

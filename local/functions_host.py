@@ -1,7 +1,8 @@
 """A stand-in for the Azure Functions host, for `callcenter dev` and tests.
 
-It serves the host's Event Grid webhook URL shape (`/runtime/webhooks/EventGrid?functionName=NAME`)
-and fires timer triggers on their NCRONTAB schedule, invoking the function objects registered on the
+It serves the host's Event Grid webhook URL shape (`/runtime/webhooks/EventGrid?functionName=NAME`),
+the host's admin route for running a timer function by hand (`POST /admin/functions/NAME`), and fires
+timer triggers on their NCRONTAB schedule, invoking the function objects registered on the
 real `function_app.app`: the code under test is the production trigger code.
 """
 
@@ -29,6 +30,7 @@ from local.ncrontab import Schedule
 log = logging.getLogger(__name__)
 
 EVENT_GRID_PATH = "/runtime/webhooks/EventGrid"
+ADMIN_FUNCTIONS_PATH = "/admin/functions/{name}"
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,25 @@ class FunctionsHost:
         self.invocations: list[tuple[str, str]] = []  # (function name, event id or schedule time)
 
     def routes(self) -> list[Route]:
-        return [Route(EVENT_GRID_PATH, self._event_grid, methods=["POST"])]
+        return [
+            Route(EVENT_GRID_PATH, self._event_grid, methods=["POST"]),
+            Route(ADMIN_FUNCTIONS_PATH, self._run_timer_now, methods=["POST"]),
+        ]
+
+    async def _run_timer_now(self, request: Request) -> Response:
+        """Run a timer function now, as the host's admin API does (202); here the answer waits for the
+        function to return, so a caller knows its effects are done (500 if it failed)."""
+        name = request.path_params["name"]
+        target = self.functions.get(name)
+        if target is None or target.trigger != "timerTrigger":
+            return JSONResponse({"error": f"no timer function named {name!r}"}, status_code=404)
+        self.invocations.append((name, "admin"))
+        try:
+            await _invoke(target.function, **{target.binding["name"]: TimerRequest(past_due=False)})
+        except Exception:
+            log.exception("timer function %s failed", name)
+            return JSONResponse({"error": f"function {name} failed"}, status_code=500)
+        return Response(status_code=202)
 
     async def _event_grid(self, request: Request) -> Response:
         name = request.query_params.get("functionName", "")

@@ -51,6 +51,7 @@ from shared.speech.base import SAMPLE_RATE, TextToSpeech
 
 QUIET_SEC = 0.9
 TURN_TIMEOUT_SEC = 60.0
+END_TIMEOUT_SEC = 150.0  # silence prompts take phone_silence_timeout_sec x (recognition_retry_max + 1)
 
 
 class Step(BaseModel):
@@ -95,6 +96,7 @@ class Expectations(BaseModel):
     transfer: bool | None = None
     ended_by: Literal["bot", "caller"] | None = None
     sms_sent: bool | None = None
+    lang: str | None = None  # the language the call ended in (e.g. after a key press)
 
 
 class Scenario(BaseModel):
@@ -279,11 +281,13 @@ class ScenarioRunner:
             if self._ended(connection):
                 return
             if step.barge_in is not None:
+                heard = await self._caller_turns(call_id)
                 await self._bot_speaking(connection)
                 simulator.say(connection, await self._audio(step, lang))
                 await asyncio.to_thread(
                     simulator.wait_for_timeline, connection, TimelineKind.STOP_AUDIO, timeout=30
                 )
+                await self._turn_stored(call_id, heard + 1, connection)
                 continue
             await self._bot_quiet(connection)
             if step.say is not None or step.wav is not None:
@@ -350,7 +354,7 @@ class ScenarioRunner:
         if scenario.expect.ended_by != "bot" and not self._ended(connection):
             await self._bot_quiet(connection)
             simulator.hang_up_as_caller(connection)
-        deadline = time.monotonic() + TURN_TIMEOUT_SEC
+        deadline = time.monotonic() + END_TIMEOUT_SEC
         while time.monotonic() < deadline:
             final = await self._load(str(call.call_id))
             if final.connection.state is CallState.DISCONNECTED:
@@ -400,6 +404,8 @@ def evaluate(expect: Expectations, call: Call, ended_by: str) -> list[Check]:
         checks.append(Check("transfer", transferred == expect.transfer, f"transferred={transferred}"))
     if expect.ended_by is not None:
         checks.append(Check("ended_by", ended_by == expect.ended_by, f"ended by {ended_by}"))
+    if expect.lang is not None:
+        checks.append(Check("lang", call.current_lang == expect.lang, f"ended in {call.current_lang}"))
     if expect.sms_sent is not None:
         sent = any(m.action is MessageAction.SMS and m.persona is Persona.ASSISTANT for m in call.messages)
         checks.append(Check("sms_sent", sent == expect.sms_sent, f"sms sent={sent}"))
