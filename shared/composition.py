@@ -7,13 +7,16 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared.blobs.base import BlobStore
 from shared.cache.base import Cache
 from shared.flags.base import FlagSource
 from shared.jobs.base import JobQueue, MemoryJobQueue
 from shared.llm.client import OpenAiChatModel, build_chat_models
 from shared.prompts import Prompts
+from shared.recordings.base import RecordingDownloader
 from shared.search.base import DocumentSearch, InMemorySearch, load_documents
 from shared.settings import (
+    BlobsBackend,
     CacheBackend,
     FlagsBackend,
     JobsBackend,
@@ -46,6 +49,8 @@ class Services:
     search: DocumentSearch
     llm_models: dict[str, OpenAiChatModel]
     jobs: JobQueue
+    blobs: BlobStore
+    recordings: RecordingDownloader
     callback_verifier: JwtVerifier
 
     async def aclose(self) -> None:
@@ -56,6 +61,8 @@ class Services:
             ("telephony", self.telephony.close),
             ("sms", self.sms.close),
             ("jobs", self.jobs.close),
+            ("blobs", self.blobs.close),
+            ("recordings", self.recordings.close),
         ]
         closers += [(f"llm {role}", model.close) for role, model in self.llm_models.items()]
         for name, closer in closers:
@@ -157,6 +164,35 @@ def build_jobs(settings: Settings) -> JobQueue:
     return MemoryJobQueue()
 
 
+def build_blobs(settings: Settings) -> BlobStore:
+    blobs = settings.blobs
+    if settings.blobs_backend is BlobsBackend.AZURE:
+        from shared.blobs.azure_blob import AzureBlobStore  # noqa: PLC0415 (Azure SDK only when used)
+
+        connection = blobs.connection_string
+        return AzureBlobStore(
+            blobs.container,
+            connection_string=connection.get_secret_value() if connection else None,
+            account_url=blobs.account_url,
+        )
+    from shared.blobs.files import FileBlobStore  # noqa: PLC0415
+
+    return FileBlobStore(blobs.files_dir, blobs.container)
+
+
+def build_recordings(settings: Settings) -> RecordingDownloader:
+    """The Call Automation SDK for ACS (https only); a plain GET from the local simulator's origin."""
+    acs = settings.acs
+    if acs.endpoint and acs.endpoint.lower().startswith("https://"):
+        from shared.recordings.acs_download import AcsRecordingDownloader  # noqa: PLC0415
+
+        key = acs.access_key.get_secret_value() if acs.access_key else None
+        return AcsRecordingDownloader(acs.endpoint, access_key=key)
+    from shared.recordings.http_download import HttpRecordingDownloader  # noqa: PLC0415
+
+    return HttpRecordingDownloader([acs.endpoint] if acs.endpoint else [])
+
+
 def build_search(settings: Settings) -> DocumentSearch:
     folder = settings.search.documents_path
     return InMemorySearch(load_documents(folder) if folder else [])
@@ -176,6 +212,8 @@ def build_services(settings: Settings | None = None) -> Services:
         search=build_search(settings),
         llm_models=build_chat_models(settings.llm),
         jobs=build_jobs(settings),
+        blobs=build_blobs(settings),
+        recordings=build_recordings(settings),
         callback_verifier=JwtVerifier(
             jwks_url=settings.acs.callback_jwt.jwks_url,
             issuer=settings.acs.callback_jwt.issuer,

@@ -63,6 +63,11 @@ class SmsBackend(StrEnum):
     TWILIO = "twilio"
 
 
+class BlobsBackend(StrEnum):
+    FILES = "files"
+    AZURE = "azure"
+
+
 class SqliteSettings(BaseModel):
     path: Path = Path(".data/calls.sqlite3")
     busy_timeout_ms: int = Field(default=10_000, ge=0)
@@ -183,6 +188,16 @@ class ReportSettings(BaseModel):
     link_ttl_hours: float = Field(default=72, gt=0, description="how long a report link in an SMS works")
 
 
+class BlobSettings(BaseModel):
+    """Where call recordings are kept: a folder (local) or Azure Blob Storage (or Azurite)."""
+
+    backend: BlobsBackend | None = Field(default=None, description="default: files (local), azure (azure)")
+    connection_string: SecretStr | None = Field(default=None, description="Azure Storage (or Azurite)")
+    account_url: str | None = Field(default=None, description="with Entra ID when no connection string")
+    container: str = Field(default="recordings", pattern=r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
+    files_dir: Path = Field(default=Path(".data/blobs"), description="root folder of the files backend")
+
+
 class MediaSettings(BaseModel):
     public_url: str = Field(
         default="ws://127.0.0.1:8765", description="websocket base URL of the media host, as ACS reaches it"
@@ -251,6 +266,7 @@ class Settings(BaseSettings):
     search: SearchSettings = SearchSettings()
     sms: SmsSettings = SmsSettings()
     report: ReportSettings = ReportSettings()
+    blobs: BlobSettings = BlobSettings()
 
     @property
     def store_backend(self) -> StoreBackend:
@@ -271,8 +287,19 @@ class Settings(BaseSettings):
         return self.jobs.backend or (JobsBackend.STORAGE if self.mode is Mode.AZURE else JobsBackend.MEMORY)
 
     @property
+    def blobs_backend(self) -> BlobsBackend:
+        return self.blobs.backend or (BlobsBackend.AZURE if self.mode is Mode.AZURE else BlobsBackend.FILES)
+
+    @property
     def sms_backend(self) -> SmsBackend:
         return self.sms.backend or (SmsBackend.ACS if self.acs.endpoint else SmsBackend.OUTBOX)
+
+    def _missing_blob_settings(self) -> list[str]:
+        if self.blobs_backend is BlobsBackend.AZURE and not (
+            self.blobs.connection_string or self.blobs.account_url
+        ):
+            return ["BLOBS__CONNECTION_STRING (or BLOBS__ACCOUNT_URL): required by the azure blob storage"]
+        return []
 
     @model_validator(mode="after")
     def _chosen_adapters_are_configured(self) -> Settings:
@@ -316,6 +343,7 @@ class Settings(BaseSettings):
             ]
         if self.mode is Mode.AZURE and not self.report.signing_key:
             missing.append("REPORT__SIGNING_KEY: required in azure mode to sign report links")
+        missing += self._missing_blob_settings()
         if missing:
             raise ValueError("; ".join(missing))
         return self

@@ -20,6 +20,7 @@ _SETTING_PREFIXES = (
     "CONVERSATION__",
     "SMS__",
     "REPORT__",
+    "BLOBS__",
 )
 
 

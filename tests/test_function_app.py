@@ -20,6 +20,8 @@ EXPECTED_FUNCTIONS = {
     "next_action": ("activityTrigger", None, None),
     "sms_summary": ("activityTrigger", None, None),
     "mark_done": ("activityTrigger", None, None),
+    "reminder_callbacks": ("timerTrigger", None, None),
+    "recording_file_status": ("eventGridTrigger", None, None),
 }
 # input bindings besides the trigger (the queue-triggered starter gets a Durable client)
 EXTRA_INPUT_BINDINGS = {"post_call_starter": ["durableClient"]}

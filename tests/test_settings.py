@@ -95,9 +95,10 @@ def test_azure_mode_lists_every_missing_setting_with_its_variable(monkeypatch: p
         "ACS__CALLBACK_JWT__AUDIENCE",
         "JOBS__CONNECTION_STRING",
         "REPORT__SIGNING_KEY",
+        "BLOBS__CONNECTION_STRING",
     ):
         assert variable in message
-    assert len(caught.value.problems) == 8
+    assert len(caught.value.problems) == 9
 
 
 def test_invalid_values_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:

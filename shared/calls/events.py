@@ -103,17 +103,34 @@ async def _start_recording(services: Services, call: Call) -> None:
 
 async def _disconnected(services: Services, call: Call, data: dict[str, Any]) -> None:
     enqueue: list[bool] = []
+    stop_recording: list[str] = []
 
     def apply(stored: Call) -> None:
         stored.connection.state = CallState.DISCONNECTED
         enqueue.clear()
+        stop_recording.clear()
         if stored.post_call_enqueued_at is None:
             stored.post_call_enqueued_at = utc_now()
             enqueue.append(True)
+        if stored.recording_id and stored.recording_stopped_at is None and not stored.recording_url:
+            stored.recording_stopped_at = utc_now()  # once: a redelivered disconnect stops nothing
+            stop_recording.append(stored.recording_id)
 
     await _save(services, call, apply)
     if enqueue:
         await services.jobs.enqueue(Job(kind=POST_CALL, call_id=str(call.call_id)))
+    for recording_id in stop_recording:
+        await _stop_recording(services, call, recording_id)
+
+
+async def _stop_recording(services: Services, call: Call, recording_id: str) -> None:
+    """Stop the call's recording; ACS may have ended it with the call already, which is fine."""
+    try:
+        await services.telephony.stop_recording(recording_id)
+    except TelephonyError as exc:
+        log.info(
+            "call %s: recording %s not stopped (ended with the call?): %s", call.call_id, recording_id, exc
+        )
 
 
 async def _transfer_accepted(services: Services, call: Call, data: dict[str, Any]) -> None:

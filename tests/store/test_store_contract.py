@@ -191,3 +191,89 @@ async def test_secrets_are_stored_but_not_public(store: CallStore) -> None:
 
 async def test_ping_succeeds(store: CallStore) -> None:
     await store.ping()
+
+
+# Due reminders (reminder call-backs) and recordings.
+
+
+def _with_reminders(phone: str, *reminders: tuple[str, datetime, str]) -> Call:
+    from shared.models import Reminder, ReminderOwner
+
+    call = make_call(phone)
+    call.reminders = [
+        Reminder(title=title, due_date_time=due, owner=ReminderOwner(owner))
+        for title, due, owner in reminders
+    ]
+    return call
+
+
+async def test_list_due_reminders_returns_calls_awaiting_a_call_back_earliest_due_first(
+    store: CallStore,
+) -> None:
+    from datetime import timezone
+
+    from shared.models.call import MAX_CALLBACK_ATTEMPTS
+
+    now = datetime.now(UTC)
+    paris = timezone(timedelta(hours=2))
+    late = await store.create(_with_reminders(PHONE, ("late", now - timedelta(days=2), "assistant")))
+    # due one hour ago, written with a +02:00 offset: compared as a time, not as text
+    offset = await store.create(
+        _with_reminders(OTHER_PHONE, ("offset", (now - timedelta(hours=1)).astimezone(paris), "assistant"))
+    )
+    mixed = await store.create(
+        _with_reminders(
+            PHONE,
+            ("future", now + timedelta(minutes=5), "assistant"),
+            ("customer's", now - timedelta(days=5), "customer"),
+            ("due", now - timedelta(minutes=1), "assistant"),
+        )
+    )
+    placed = _with_reminders(PHONE, ("placed", now - timedelta(hours=3), "assistant"))
+    placed.reminders[0].callback_placed_at = now
+    exhausted = _with_reminders(PHONE, ("exhausted", now - timedelta(hours=3), "assistant"))
+    exhausted.reminders[0].callback_attempts = MAX_CALLBACK_ATTEMPTS
+    taken_over = _with_reminders(PHONE, ("resumed", now - timedelta(hours=3), "assistant"))
+    taken_over.resumed_by_call_id = uuid.uuid4()
+    for call in (placed, exhausted, taken_over):
+        await store.create(call)
+    await store.create(_with_reminders(PHONE, ("agent's", now - timedelta(hours=3), "agent")))
+    await store.create(_with_reminders(OTHER_PHONE))
+
+    due = await store.list_due_reminders(now, limit=10)
+    assert [c.call_id for c in due] == [late.call_id, offset.call_id, mixed.call_id]
+    assert due[0].etag  # ready for update_call
+    assert [c.call_id for c in await store.list_due_reminders(now, limit=2)] == [late.call_id, offset.call_id]
+    assert await store.list_due_reminders(now - timedelta(days=3), limit=10) == []
+    with pytest.raises(ValueError):
+        await store.list_due_reminders(now, limit=0)
+
+
+async def test_a_marked_reminder_leaves_the_due_list(store: CallStore) -> None:
+    now = datetime.now(UTC)
+    call = await store.create(_with_reminders(PHONE, ("call back", now - timedelta(minutes=1), "assistant")))
+    assert [c.call_id for c in await store.list_due_reminders(now, limit=10)] == [call.call_id]
+
+    def mark(stored: Call) -> None:
+        stored.reminders[0].callback_placed_at = now
+        stored.reminders[0].callback_attempts += 1
+
+    await update_call(store, call.call_id, mark)
+    assert await store.list_due_reminders(now, limit=10) == []
+
+
+async def test_find_by_recording_matches_the_recording_id_then_the_server_call_id(store: CallStore) -> None:
+    recorded = make_call()
+    recorded.recording_id = "recording-1"
+    recorded.connection.server_call_id = "server-1"
+    await store.create(recorded)
+    unrecorded = make_call(OTHER_PHONE)
+    unrecorded.connection.server_call_id = "server-2"
+    await store.create(unrecorded)
+
+    found = await store.find_by_recording("recording-1")
+    assert found is not None and found.call_id == recorded.call_id and found.etag
+    found = await store.find_by_recording("recording-2", server_call_id="server-2")
+    assert found is not None and found.call_id == unrecorded.call_id
+    assert await store.find_by_recording("recording-2") is None
+    assert await store.find_by_recording("recording-2", server_call_id="server-3") is None
