@@ -54,6 +54,7 @@ class AcsTelephony:
             start_media_streaming=True,
             enable_bidirectional=True,
             audio_format=self._audio_format,
+            enable_dtmf_tones=True,  # keys pressed reach the media host (language choice)
         )
 
     @staticmethod
