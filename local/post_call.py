@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 ACTIVITY_TIMEOUT_SEC = 300.0
 _quiet = logging.getLogger("local.post_call.durabletask")
-_quiet.setLevel(logging.WARNING)
+_quiet.setLevel(logging.ERROR)  # its INFO chatter and the stream-cancelled warning at every stop
 _REPLACEABLE = pb.OrchestrationIdReusePolicy(
     replaceableStatus=[pb.ORCHESTRATION_STATUS_FAILED, pb.ORCHESTRATION_STATUS_TERMINATED]
 )
@@ -123,7 +123,11 @@ class LocalPostCall:
         """A worker-thread activity that runs the shared activity on the owner's loop and waits."""
 
         async def run(payload: PostCallInput) -> dict[str, Any]:
-            return await run_activity(await self._services(), name, payload)
+            try:
+                return await run_activity(await self._services(), name, payload)
+            except Exception as exc:  # durabletask retries it; say so (its own logs are quieted)
+                log.warning("post-call %s for call %s failed: %r", name, payload.get("call_id"), exc)
+                raise
 
         def activity(_context: task.ActivityContext, payload: PostCallInput) -> dict[str, Any]:
             assert self._loop is not None

@@ -193,6 +193,12 @@ def title_case_name(name: str) -> str:
     return " ".join(out)
 
 
+_INTRODUCTION = re.compile(
+    r"\b(my name is|my name's|the name is|i am called|je m'appelle|je m’appelle|mon nom est|mon nom c'est)\b",
+    re.IGNORECASE,
+)
+
+
 def extract_name(text: str) -> str | None:
     """The person's name said in ``text``, title-cased, or None.
 
@@ -201,6 +207,9 @@ def extract_name(text: str) -> str | None:
     """
     if is_intent_only(text):
         return None
+    introduced = _INTRODUCTION.search(text)
+    if introduced:  # "excuse me, my name is John Smith": the name follows the introduction
+        text = text[introduced.start() :]
     clauses = _CLAUSE_BREAK.split(_LETTER_DOT.sub(r"\1", text.replace("’", "'")))
     words: list[str] = []
     spellings: list[str] = []

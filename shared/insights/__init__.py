@@ -1,0 +1,1 @@
+"""After the call: synthesis, next action, SMS summary with a signed report link (post-call job)."""

@@ -1,0 +1,48 @@
+"""Texts sent by callers to the bot's number (ACS `SMSReceived` events, Twilio webhooks).
+
+A text joins the transcript of the sender's latest call, as a human SMS message, so the next call
+(or the report) sees it. A number with no call is logged and ignored. Each provider message id is
+applied once: a redelivered event finds its id marked in the cache.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from shared.composition import Services
+from shared.models import Call, Message, MessageAction, Persona
+from shared.models.call import MAX_MESSAGE_CHARS
+from shared.store.base import update_call
+
+log = logging.getLogger(__name__)
+
+SEEN_SMS_TTL_SEC = 24 * 3600.0
+
+
+def _masked(phone: str) -> str:
+    return f"{phone[:4]}…{phone[-2:]}" if len(phone) > 6 else "…"
+
+
+async def receive_sms(
+    services: Services, from_phone: str, to_phone: str, text: str, *, message_id: str | None = None
+) -> Call | None:
+    """Append the text to the sender's latest call; returns that call, or None when ignored."""
+    seen_key = f"sms-received:{message_id}" if message_id else None
+    if seen_key and await services.cache.get(seen_key) is not None:
+        log.info("inbound SMS %s already applied", message_id)
+        return None
+    page = await services.store.list_by_phone(from_phone, limit=1)
+    if not page.items:
+        log.info("inbound SMS from %s to %s ignored: no call for this number", _masked(from_phone), to_phone)
+        return None
+    latest = page.items[0]
+    message = Message(persona=Persona.HUMAN, action=MessageAction.SMS, content=text[:MAX_MESSAGE_CHARS])
+
+    def _append(call: Call) -> None:
+        call.messages.append(message.model_copy())
+
+    call = await update_call(services.store, latest.call_id, _append, caller_phone=latest.caller_phone)
+    if seen_key:  # marked once applied: a failed write lets the redelivery try again
+        await services.cache.set(seen_key, b"1", ttl_sec=SEEN_SMS_TTL_SEC)
+    log.info("inbound SMS added to call %s", call.call_id)
+    return call
