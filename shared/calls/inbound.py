@@ -1,4 +1,5 @@
-"""Answer a call the caller placed (Event Grid `IncomingCall`): answer first, then look up the caller.
+"""Answer a call the caller placed (Event Grid `IncomingCall`): one indexed lookup of the caller's
+recent call, one write, then the answer request.
 
 A caller ringing back within `callback_timeout_hour` resumes their conversation: the new call carries
 the previous call's claim, reminders and transcript, and points back to it.
@@ -81,25 +82,22 @@ async def answer_incoming_call(services: Services, data: dict[str, Any]) -> Call
     )
     call.connection.server_call_id = incoming.server_call_id
     call.connection.correlation_id = incoming.correlation_id
-    call = await services.store.create(call)  # one local write; the events of the call need the document
+    previous = await _resumable(services, call)  # one indexed read: the media socket must find the
+    if previous is not None:  # resumed conversation as soon as it connects
+        carry_over(previous, into=call)
+    call = await services.store.create(call)  # the call's events and media need the document
     try:
         leg = await services.telephony.answer(incoming.incoming_call_context, call_route(settings, call))
     except TelephonyError:
         await services.store.delete(call.call_id, caller_phone=call.caller_phone)
         raise
 
-    previous = await _resumable(services, call)
-
-    def _connect_and_resume(stored: Call) -> None:
+    def _connect(stored: Call) -> None:
         stored.connection.call_connection_id = leg.call_connection_id
         stored.connection.server_call_id = leg.server_call_id or stored.connection.server_call_id
         stored.connection.correlation_id = leg.correlation_id or stored.connection.correlation_id
-        if previous is not None:
-            carry_over(previous, into=stored)
 
-    answered = await update_call(
-        services.store, call.call_id, _connect_and_resume, caller_phone=call.caller_phone
-    )
+    answered = await update_call(services.store, call.call_id, _connect, caller_phone=call.caller_phone)
     if previous is not None:
         await mark_taken_over(services.store, previous, by=answered.call_id)
     return answered
