@@ -216,7 +216,26 @@ def extract_email(text: str) -> str | None:
             return parse_email(f"{local}@{domain}")
         except ValueError:
             continue
-    return None
+    return _swallowed_at(text)
+
+
+# Speech recognition sometimes drops the spoken "at" ("john.smith.example.com"): with a mail domain
+# everyone knows, the address is still unambiguous.
+_KNOWN_MAIL_DOMAIN: Final = re.compile(
+    r"\b([a-z0-9][a-z0-9._-]*?)\.((?:example|gmail|outlook|hotmail|yahoo|icloud|orange|free|laposte|sfr|"
+    r"wanadoo|contoso)\.(?:com|fr|net|org))\b",
+    re.IGNORECASE,
+)
+
+
+def _swallowed_at(text: str) -> str | None:
+    match = _KNOWN_MAIL_DOMAIN.search(text)
+    if match is None or "@" in text or match.group(1).lower() in {"www", "http", "https"}:
+        return None
+    try:
+        return parse_email(f"{match.group(1)}@{match.group(2)}")
+    except ValueError:
+        return None
 
 
 # --- phone numbers --------------------------------------------------------------------------------

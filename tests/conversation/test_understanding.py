@@ -517,3 +517,18 @@ def test_no_module_level_mutable_state(module: ModuleType) -> None:
         if not name.startswith("__") and isinstance(value, list | dict | set | bytearray)
     }
     assert not mutable
+
+
+@pytest.mark.parametrize(
+    ("heard", "expected"),
+    [
+        ("My email address is anad.smith.example.com", "anad.smith@example.com"),
+        ("c'est jean.petit.orange.fr", "jean.petit@orange.fr"),
+        ("it is example.com", None),
+        ("my website is www.example.com", None),
+    ],
+)
+def test_an_at_swallowed_by_speech_recognition_is_restored_for_known_domains(
+    heard: str, expected: str | None
+) -> None:
+    assert extract_email(heard) == expected
