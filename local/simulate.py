@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -125,6 +126,8 @@ async def _after_the_call(stack: LocalStack, call_id: str, echo: Printer) -> Cal
 
 def demo(*, echo: Printer, data_dir: Path) -> int:
     scenario = Scenario.load(DEMO_SCENARIO)
+    # a new caller each run: the same number would resume the previous demo's conversation
+    scenario.call.caller = f"+336{secrets.randbelow(10**8):08d}"
     echo("Call Center AI demo: a caller rings the company's number; everything runs on this machine.")
 
     async def run() -> tuple[ScenarioResult, Call | None, LocalStack]:
