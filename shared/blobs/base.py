@@ -1,0 +1,63 @@
+"""The blob port: named binary objects (call recordings) in one container, each reachable by a URL.
+
+Adapters: `files.py` (a folder on disk: the local default) and `azure_blob.py` (Azure Blob Storage,
+or Azurite, over `azure-storage-blob` aio). Names are `/`-separated paths of safe segments, checked
+the same way by every adapter so a name that works locally works in Azure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterable
+from typing import Protocol
+
+MAX_NAME_CHARS = 1024
+_SEGMENT = re.compile(r"^[A-Za-z0-9_=-][A-Za-z0-9._=-]*$")
+
+BlobData = bytes | AsyncIterable[bytes]
+
+
+class BlobError(RuntimeError):
+    """The blob store failed or is unreachable."""
+
+
+class BlobStore(Protocol):
+    async def put(self, name: str, data: BlobData, *, content_type: str = "application/octet-stream") -> str:
+        """Store (or overwrite) the blob, streaming `data` when it is an async iterable; return its URL."""
+        ...
+
+    async def get(self, name: str) -> bytes | None:
+        """The blob's content, or None when there is no such blob."""
+        ...
+
+    async def delete(self, name: str) -> bool:
+        """Remove the blob; True when it existed."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise BlobError when the store is not usable."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def check_blob_name(name: str) -> str:
+    """A name of `/`-separated segments of letters, digits, `._=-` (no empty, `.` or `..` segment)."""
+    segments = name.split("/")
+    if (
+        not name
+        or len(name) > MAX_NAME_CHARS
+        or not all(_SEGMENT.match(segment) for segment in segments)
+        or any(segment in (".", "..") for segment in segments)
+    ):
+        raise ValueError(f"invalid blob name {name!r}: use /-separated segments of letters, digits and ._=-")
+    return name
+
+
+async def chunks_of(data: BlobData) -> AsyncIterable[bytes]:
+    """`data` as an async stream of chunks."""
+    if isinstance(data, bytes):
+        yield data
+        return
+    async for chunk in data:
+        yield chunk

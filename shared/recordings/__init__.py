@@ -1,0 +1,1 @@
+"""Call recordings: fetching finished recordings (port + adapters) and storing them as blobs."""

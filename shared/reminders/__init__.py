@@ -1,0 +1,1 @@
+"""Reminders: call-backs placed when the assistant's reminders fall due."""
