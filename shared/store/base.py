@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -13,7 +15,8 @@ from uuid import UUID
 from shared.models import Call, Message
 
 MAX_PAGE_SIZE = 100
-APPEND_RETRIES = 10
+APPEND_RETRIES = 25
+RETRY_BACKOFF_SEC = 0.005  # grows with each attempt, jittered, so busy writers stop colliding
 
 
 class StoreError(RuntimeError):
@@ -100,7 +103,7 @@ async def update_call(
 
     `mutate` is applied to a fresh copy on every attempt, so it must be a pure function of the call.
     """
-    for _attempt in range(retries):
+    for attempt in range(retries):
         call = await store.get(call_id, caller_phone=caller_phone)
         if call is None:
             raise CallNotFoundError(call_id)
@@ -111,7 +114,7 @@ async def update_call(
         try:
             return await store.replace(call)
         except ConflictError:
-            continue
+            await asyncio.sleep(random.uniform(0, RETRY_BACKOFF_SEC * (attempt + 1)))  # noqa: S311
     raise ConflictError(f"call {call_id}: still conflicting after {retries} attempts")
 
 
