@@ -110,6 +110,9 @@ async def test_the_caller_speaks_the_bot_understands_and_answers_in_audio(
     heard_before = len(simulator.bot_audio(connection))
     simulator.say(connection, await voice(caller_voice, "My name is John Smith."))
     final = await stored(services, call, lambda c: c.claim.get("caller_name") == "John Smith")
+    await asyncio.to_thread(
+        simulator.wait_for_bot_audio, connection, heard_before + 32_000, 60
+    )  # 1 s of answer
     await bot_quiet(stack, connection)
 
     answer = simulator.bot_audio(connection)[heard_before:]
