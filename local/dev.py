@@ -29,9 +29,11 @@ from local.acs_simulator import AcsSimulator
 from local.functions_host import EVENT_GRID_PATH, FunctionsHost
 from local.post_call import LocalPostCall, run_post_call_worker
 from media_host.app import create_media_app
-from shared.composition import Services, ServicesHolder, build_speech
+from shared.composition import Services, ServicesHolder, build_speech, build_store
+from shared.report.access import relative_report_link
 from shared.settings import Settings, load_settings
 from shared.speech.base import SpeechEngines
+from shared.store.base import CallStore
 
 INCOMING_CALL = "Microsoft.Communication.IncomingCall"
 SMS_RECEIVED = "Microsoft.Communication.SMSReceived"
@@ -65,6 +67,7 @@ class LocalStack:
     functions: FunctionsHost | None = None
     post_call: LocalPostCall | None = None  # the post-call orchestration runner, while the app runs
     _servers: list[tuple[uvicorn.Server, threading.Thread]] = field(default_factory=list)
+    _softphone_store: CallStore | None = None
 
     @property
     def api_url(self) -> str:
@@ -139,11 +142,39 @@ class LocalStack:
             event_grid_urls=event_grid, recordings_dir=self.data_dir / "recordings", speed=self.speed
         ).start()
         self.settings = self._configure()
+        self.simulator.config.softphone_to = self.settings.acs.phone_number
+        self.simulator.config.softphone_events = self._softphone_call
         runtime.configure(self.settings)
         media = create_media_app(engines=self.speech or build_speech, holder=ServicesHolder(self.settings))
         self._serve(self._build_app(), self.api_port, "function-app", timeout)
         self._serve(media, self.media_port, "media-host", timeout)
         return self
+
+    @property
+    def softphone_url(self) -> str:
+        assert self.simulator is not None
+        return f"{self.simulator.endpoint}/softphone"
+
+    async def _softphone_call(self, connection_id: str) -> dict[str, Any] | None:
+        """The softphone page's view of a call: messages, claim, report link (runs on the simulator)."""
+        assert self.simulator is not None and self.settings is not None
+        if self._softphone_store is None:
+            self._softphone_store = build_store(self.settings)
+        caller = self.simulator.call(connection_id).caller
+        page = await self._softphone_store.list_by_phone(caller, limit=5)
+        call = next((c for c in page.items if c.connection.call_connection_id == connection_id), None)
+        if call is None:
+            return None
+        messages = [
+            {"persona": m.persona.value, "text": m.content}
+            for m in call.messages
+            if m.persona.value in ("human", "assistant") and m.content
+        ]
+        try:
+            report_url: str | None = self.api_url + relative_report_link(self.settings, call)
+        except Exception:  # no report key configured: the page simply shows no link
+            report_url = None
+        return {"messages": messages, "claim": dict(call.claim), "report_url": report_url}
 
     def _serve(self, app: Any, port: int, name: str, timeout: float) -> None:
         """One uvicorn server on its own thread and event loop, as separate processes would have."""
@@ -169,6 +200,10 @@ class LocalStack:
         self._servers.clear()
         if self.simulator is not None:
             self.simulator.stop()
+        if self._softphone_store is not None:
+            store, self._softphone_store = self._softphone_store, None
+            with contextlib.suppress(Exception):
+                asyncio.run(store.close())
 
     def __enter__(self) -> Self:
         return self.start()
@@ -186,6 +221,7 @@ class LocalStack:
             f"  Event Grid      {self._event_grid_url('<function>')}",
             f"media host        ws://{self.host}:{self.media_port}/ws/<call id>",
             f"ACS simulator     {self.simulator.endpoint}  (inspect: {self.simulator.endpoint}/sim/calls)",
+            f"  softphone       {self.softphone_url}  (call the bot from a browser)",
             f"bot phone number  {self.settings.acs.phone_number}",
             f"data              {self.data_dir.resolve()}",
         ]

@@ -35,6 +35,7 @@ from starlette.routing import BaseRoute, Route
 from local.acs_simulator.auth import check_hmac, decode_access_key
 from local.acs_simulator.errors import AcsError, bad_request
 from local.acs_simulator.sim_routes import sim_routes
+from local.acs_simulator.softphone import softphone_routes
 from local.acs_simulator.state import identifier
 from local.acs_simulator.switchboard import Switchboard
 
@@ -196,5 +197,6 @@ def build_app(
         Route("/.well-known/jwks.json", acs.jwks, methods=["GET"]),
         *(Route(path, wrap(handler), methods=methods) for path, (handler, methods) in table.items()),
         *sim_routes(board),
+        *softphone_routes(board),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

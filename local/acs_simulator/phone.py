@@ -75,6 +75,9 @@ class Phone:
         self._awaiting_reply = True
         self._ws: ClientConnection | None = None
         self._task: asyncio.Task[None] | None = None
+        self._live = bytearray()
+        self.listeners: list[Callable[[bytes], None]] = []
+        """Called with each frame of bot audio the caller hears (the softphone relays it)."""
 
     @property
     def connected(self) -> bool:
@@ -88,6 +91,13 @@ class Phone:
         """Stream a DtmfData message (when the stream enables DTMF tones)."""
         if self.media.enable_dtmf_tones:
             self._control.append(encode_dtmf(tone))
+
+    def feed_live(self, pcm: bytes, sample_rate: int) -> None:
+        """Live caller audio (the softphone's microphone), sent when no scripted speech is queued."""
+        self._live.extend(resample(pcm, sample_rate, self.sample_rate))
+        excess = len(self._live) - 2 * self.sample_rate  # keep at most 1 s: drop the oldest
+        if excess > 0:
+            del self._live[:excess]
 
     async def aclose(self) -> None:
         """Close the websocket and end the phone's task."""
@@ -147,6 +157,10 @@ class Phone:
             pcm, rate = self.call.pending_speech.popleft()
             self._speech, self._speech_at, started = resample(pcm, rate, self.sample_rate), 0, True
         if self._speech is None:
+            if len(self._live) >= self.frame_bytes:
+                live = bytes(self._live[: self.frame_bytes])
+                del self._live[: self.frame_bytes]
+                return live, False, False
             return self._silence, False, False
         size = self.frame_bytes
         frame = self._speech[self._speech_at : self._speech_at + size]
@@ -163,6 +177,8 @@ class Phone:
         played = bytes(self._jitter[: self.frame_bytes])
         del self._jitter[: self.frame_bytes]
         self.call.audio.heard.extend(played)
+        for listener in self.listeners:
+            listener(played)
         return played
 
     async def _send_loop(self, ws: ClientConnection) -> None:

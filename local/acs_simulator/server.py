@@ -93,7 +93,7 @@ class AcsSimulator:
             build_app(self._board, lifespan=self._lifespan),
             loop="asyncio",
             http="h11",
-            ws="none",
+            ws="websockets-sansio",  # the softphone's /softphone/ws
             lifespan="on",
             log_level="warning",
             access_log=False,

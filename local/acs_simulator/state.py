@@ -12,6 +12,7 @@ import re
 import time
 import uuid
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -137,6 +138,11 @@ class SimulatorConfig:
         "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/local/providers/"
         "Microsoft.Communication/communicationServices/acs-simulator"
     )
+    softphone_to: str | None = None
+    """The bot's number the browser softphone (`GET /softphone`) dials; None disables it."""
+    softphone_events: Callable[[str], Awaitable[dict[str, Any] | None]] | None = None
+    """`fetch_call(call connection id)` -> {"messages": [{"persona", "text"}], "claim": {...},
+    "report_url"?}: what the softphone page shows (the call document, read by the local stack)."""
 
     def event_grid_url(self, event_type: str) -> str | None:
         return self.event_grid_urls.get(event_type) or self.event_grid_urls.get("*")

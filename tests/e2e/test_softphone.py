@@ -1,0 +1,135 @@
+"""The browser softphone end to end: Debian's headless Chromium (via Playwright) opens the simulator's
+`/softphone`, its fake microphone plays a piper-voiced WAV, the bot (real local speech) answers in audio,
+and the page shows the live transcript and the claim.
+
+Needs `/usr/bin/chromium` and the `playwright` package; `SKIP_BROWSER_TESTS=1` skips it when Chromium
+is missing. The screenshot lands in `test-artifacts/screenshots/` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from local.dev import LocalStack, free_port
+from shared.speech.audio import write_wav
+from shared.speech.models import piper_voice_path
+from shared.speech.piper_tts import PiperTts
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+RATE = 16000
+WAIT_MS = 60_000
+
+
+def _require_browser() -> None:
+    problem = None
+    if not CHROMIUM.exists():
+        problem = f"{CHROMIUM} is missing"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "the playwright package is missing"
+    if problem is None:
+        return
+    if os.environ.get("SKIP_BROWSER_TESTS") == "1":
+        pytest.skip(f"browser tests skipped (SKIP_BROWSER_TESTS=1): {problem}")
+    pytest.fail(f"{problem}: run `make install` (Debian chromium + playwright), or set SKIP_BROWSER_TESTS=1")
+
+
+def _silence(seconds: float) -> bytes:
+    return bytes(2 * int(RATE * seconds))
+
+
+async def _caller_pcm() -> bytes:
+    tts = PiperTts({"en": piper_voice_path()})
+
+    async def voice(text: str) -> bytes:
+        return b"".join([chunk async for chunk in tts.synthesize(text, lang="en-US")])
+
+    return b"".join(
+        [
+            _silence(1),
+            await voice("Hello, my car was damaged this morning."),
+            _silence(3),
+            await voice("My name is John Smith."),
+            _silence(6),
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def caller_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("softphone-voice") / "caller.wav"
+    write_wav(path, asyncio.run(_caller_pcm()), RATE)
+    return path
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    data = tmp_path_factory.mktemp("softphone")
+    with LocalStack(api_port=free_port(), media_port=free_port(), data_dir=data, speed=1.0) as running:
+        yield running
+
+
+def test_a_browser_calls_the_bot_and_sees_the_transcript_and_the_claim(
+    stack: LocalStack, caller_wav: Path, tmp_path: Path
+) -> None:
+    _require_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={caller_wav}"],
+            viewport={"width": 1000, "height": 900},
+        )
+        try:
+            page = context.new_page()
+            problems: list[str] = []
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            page.goto(stack.softphone_url)
+            page.get_by_role("button", name="Call").click()
+
+            expect(page.locator("#transcript li.caller").first).to_be_visible(timeout=WAIT_MS)
+            expect(page.locator("#transcript li.bot").first).to_be_visible(timeout=WAIT_MS)
+            expect(page.locator('#claim tr[data-field="caller_name"] td')).to_have_text(
+                "John Smith", timeout=WAIT_MS
+            )
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / "softphone-call.png"), full_page=True)
+
+            stats = page.evaluate("window.softphoneStats")
+            assert stats["framesSent"] > 100, stats  # the microphone, in 20 ms frames
+            assert stats["bytesReceived"] > RATE * 2, stats  # over a second of the bot's voice, played
+            page.get_by_role("button", name="Hang up").click()
+            expect(page.locator("#status")).to_have_text("Hung up")
+            assert not problems, problems
+        finally:
+            context.close()
+
+    simulator = stack.simulator
+    assert simulator is not None
+    softphone_calls = [c for c in simulator.calls.values() if c.caller.startswith("+1555")]
+    assert softphone_calls, "the softphone never rang the bot"
+    simulator.wait_until(lambda: all(c.ended for c in softphone_calls), 10, "the softphone call to end")
