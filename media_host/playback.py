@@ -60,7 +60,8 @@ class Playback:
         self._next_due = 0.0
         self._levels: deque[float] = deque(maxlen=LEVEL_WINDOW)
         self.frames_sent = 0
-        self.late_frames = 0
+        self.late_frames = 0  # frames sent more than two frame times after their due time
+        self._resuming = True  # the first frame after an idle gap is not late: there was nothing to send
         self.stops_sent = 0
 
     @property
@@ -109,6 +110,7 @@ class Playback:
         while True:
             if not self._queue:
                 self._wakeup.clear()
+                self._resuming = True
                 await self._wakeup.wait()
                 continue
             item = self._queue[0]
@@ -116,9 +118,10 @@ class Playback:
             while offset < len(item.pcm) and self._queue and self._queue[0] is item:
                 now = self._clock()
                 if self._next_due < now:  # idle gap, or we fell behind: restart the clock now
-                    if self._next_due and now - self._next_due > FRAME_MS / 1000 * 2:
+                    if not self._resuming and now - self._next_due > FRAME_MS / 1000 * 2:
                         self.late_frames += 1
                     self._next_due = now
+                self._resuming = False
                 wait = self._next_due - now - self._lead
                 if wait > 0:
                     await asyncio.sleep(wait)
