@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from starlette.websockets import WebSocketDisconnect
+
 from media_host.playback import Playback, level_dbfs
 from media_host.protocol import AudioData, AudioMetadata, DtmfData, ProtocolError, frame_bytes, parse_inbound
 from media_host.turns import Segment, SpeechStarted, TurnConfig, TurnDetector, TurnEnded
@@ -30,6 +32,13 @@ log = logging.getLogger(__name__)
 
 WATCHDOG_PERIOD_SEC = 0.5
 FIRST_FRAME_WAIT_SEC = 5.0
+
+
+def _socket_gone(exc: Exception) -> bool:
+    """Sending on a websocket the phone already closed (Starlette raises one of these)."""
+    return isinstance(exc, WebSocketDisconnect) or (
+        isinstance(exc, RuntimeError) and "websocket" in str(exc).lower()
+    )
 
 
 @dataclass
@@ -140,6 +149,9 @@ class CallSession:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # one failing step must not end the call silently nor touch others
+            if self._closed or _socket_gone(exc):  # the caller hung up while the bot was speaking
+                log.debug("call %s: media step ended with the socket: %r", self.call.call_id, exc)
+                return
             log.exception("call %s: media step failed", self.call.call_id)
             self.stats.errors.append(f"{type(exc).__name__}: {exc}")
 
