@@ -13,7 +13,7 @@ import pytest
 from shared.blobs.azure_blob import AzureBlobStore
 from shared.blobs.base import BlobError, BlobStore, check_blob_name
 from shared.blobs.files import FileBlobStore
-from tests.jobs.conftest import free_loopback_port
+from tests.azurite import free_loopback_port
 
 from .conftest import blob_connection_string
 
