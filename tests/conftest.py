@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+from shared.composition import Services, build_services
+
+if TYPE_CHECKING:
+    from local.dev import LocalStack
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -33,3 +39,13 @@ def isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
     monkeypatch.setenv("LOCAL_SETTINGS_PATH", str(tmp_path / "absent-local.settings.json"))
     monkeypatch.chdir(tmp_path)
     yield
+
+
+@pytest.fixture
+async def services(stack: LocalStack) -> AsyncIterator[Services]:
+    """Services on this test's event loop, on the same store and simulator as a module's running `stack`
+    (the modules that drive the local stack define the `stack` fixture)."""
+    assert stack.settings is not None
+    built = build_services(stack.settings)
+    yield built
+    await built.aclose()

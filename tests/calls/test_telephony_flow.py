@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -18,10 +18,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from blueprints import runtime
 from local.dev import LocalStack, free_port
 from local.speech_stubs import EnergyVad, ScriptedStt, ToneTts
-from shared.composition import Services, build_services
+from shared.composition import Services
 from shared.jobs.base import MemoryJobQueue
 from shared.models import Call, CallState
 from shared.speech.base import SpeechEngines
+from tests.stack import eventually
 
 T = TypeVar("T")
 CALLER = "+33612345678"
@@ -47,32 +48,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
 
 @pytest.fixture
-async def services(stack: LocalStack) -> AsyncIterator[Services]:
-    """Services of this test's event loop, on the same store and simulator as the running app."""
-    assert stack.settings is not None
-    built = build_services(stack.settings)
-    yield built
-    await built.aclose()
-
-
-@pytest.fixture
 async def api(stack: LocalStack) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
         base_url=stack.api_url, headers={"x-functions-key": stack.api_key}
     ) as client:
         yield client
-
-
-async def eventually(check: Callable[[], Any], what: str, within: float = 10.0) -> Any:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def call_in_state(services: Services, call_id: UUID, state: CallState) -> Call:

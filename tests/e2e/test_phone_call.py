@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,7 +16,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from local.acs_simulator import TimelineKind
 from local.dev import LocalStack, free_port
-from shared.composition import Services, build_services
+from shared.composition import Services
 from shared.models import Call, CallState
 from shared.speech.models import piper_voice_path, tiny_en_dir
 from shared.speech.piper_tts import PiperTts
@@ -49,14 +49,6 @@ def caller_voice() -> PiperTts:
 @pytest.fixture(scope="module")
 def listener() -> WhisperStt:
     return WhisperStt({"en": tiny_en_dir()})
-
-
-@pytest.fixture
-async def services(stack: LocalStack) -> AsyncIterator[Services]:
-    assert stack.settings is not None
-    built = build_services(stack.settings)
-    yield built
-    await built.aclose()
 
 
 async def voice(tts: PiperTts, text: str) -> bytes:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, FAKE_MICROPHONE_ARGS, SCREENSHOTS, require_browser
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from local.dev import LocalStack, free_port
@@ -22,37 +24,8 @@ from shared.speech.audio import write_wav
 from shared.speech.models import piper_voice_path
 from shared.speech.piper_tts import PiperTts
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 RATE = 16000
 WAIT_MS = 60_000
-
-
-def _require_browser() -> None:
-    problem = None
-    if not CHROMIUM.exists():
-        problem = f"{CHROMIUM} is missing"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            problem = "the playwright package is missing"
-    if problem is None:
-        return
-    if os.environ.get("SKIP_BROWSER_TESTS") == "1":
-        pytest.skip(f"browser tests skipped (SKIP_BROWSER_TESTS=1): {problem}")
-    pytest.fail(f"{problem}: run `make install` (Debian chromium + playwright), or set SKIP_BROWSER_TESTS=1")
 
 
 def _silence(seconds: float) -> bytes:
@@ -93,7 +66,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 def test_a_browser_calls_the_bot_and_sees_the_transcript_and_the_claim(
     stack: LocalStack, caller_wav: Path, tmp_path: Path
 ) -> None:
-    _require_browser()
+    require_browser()
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
@@ -101,7 +74,10 @@ def test_a_browser_calls_the_bot_and_sees_the_transcript_and_the_claim(
             str(tmp_path / "profile"),
             executable_path=str(CHROMIUM),
             headless=True,
-            args=[*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={caller_wav}"],
+            args=[
+                *[*CHROMIUM_ARGS, *FAKE_MICROPHONE_ARGS],
+                f"--use-file-for-fake-audio-capture={caller_wav}",
+            ],
             viewport={"width": 1000, "height": 900},
         )
         try:

@@ -5,7 +5,6 @@ writes the synthesis and next action and texts the caller a verifiable report li
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -16,7 +15,7 @@ import pytest
 
 from blueprints import runtime
 from local.dev import LocalStack, free_port
-from shared.composition import Services, build_services
+from shared.composition import Services
 from shared.insights.activities import run_activity
 from shared.insights.links import verify_report_link
 from shared.insights.orchestration import PostCallInput
@@ -25,6 +24,7 @@ from shared.models import Call, CallState, Message, MessageAction, Persona
 from shared.store.base import append_message
 from tests.media.support import stub_engines
 from tests.sms.test_sms_adapters import _sign
+from tests.stack import eventually
 
 TWILIO_TOKEN = "stack-twilio-token"
 
@@ -47,31 +47,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
 
 @pytest.fixture
-async def services(stack: LocalStack) -> AsyncIterator[Services]:
-    assert stack.settings is not None
-    built = build_services(stack.settings)
-    yield built
-    await built.aclose()
-
-
-@pytest.fixture
 async def api(stack: LocalStack) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
         base_url=stack.api_url, headers={"x-functions-key": stack.api_key}
     ) as client:
         yield client
-
-
-async def eventually(check: Callable[[], Any], what: str, within: float = 20.0) -> Any:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def _connected_call(api: httpx.AsyncClient, services: Services, phone: str) -> Call:

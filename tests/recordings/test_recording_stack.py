@@ -5,8 +5,7 @@ the WAV from the simulator and keeps it as a blob, and the call ends with its `r
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
@@ -17,9 +16,10 @@ import pytest
 
 from local.dev import LocalStack, free_port
 from local.speech_stubs import EnergyVad, ScriptedStt, ToneTts
-from shared.composition import Services, build_services
+from shared.composition import Services
 from shared.models import Call, CallState
 from shared.speech.base import SpeechEngines
+from tests.stack import eventually
 
 T = TypeVar("T")
 
@@ -37,24 +37,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         speech=lambda _services: SpeechEngines(vad=EnergyVad(), stt=ScriptedStt(), tts=ToneTts()),
     ) as running:
         yield running
-
-
-@pytest.fixture
-async def services(stack: LocalStack) -> AsyncIterator[Services]:
-    assert stack.settings is not None
-    built = build_services(stack.settings)
-    yield built
-    await built.aclose()
-
-
-async def eventually(check: Callable[[], Awaitable[T | None]], what: str, within: float = 15.0) -> T:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        result = await check()
-        if result:
-            return result
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_a_recorded_call_ends_with_the_url_of_its_wav(stack: LocalStack, services: Services) -> None:

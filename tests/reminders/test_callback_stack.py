@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -15,7 +15,7 @@ import pytest
 from local.dev import LocalStack, free_port
 from local.ncrontab import Schedule
 from local.speech_stubs import EnergyVad, ScriptedStt, ToneTts
-from shared.composition import Services, build_services
+from shared.composition import Services
 from shared.models import CallState
 from shared.models.call import utc_now
 from shared.speech.base import SpeechEngines
@@ -35,14 +35,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         speech=lambda _services: SpeechEngines(vad=EnergyVad(), stt=ScriptedStt(), tts=ToneTts()),
     ) as running:
         yield running
-
-
-@pytest.fixture
-async def services(stack: LocalStack) -> AsyncIterator[Services]:
-    assert stack.settings is not None
-    built = build_services(stack.settings)
-    yield built
-    await built.aclose()
 
 
 def test_the_timer_fires_every_minute(stack: LocalStack) -> None:

@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -23,39 +22,13 @@ from blueprints.api import create_api
 from shared.models import Call
 from shared.report.access import REPORT_PATH, relative_report_link
 from shared.settings import Settings
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, require_browser
 from tests.report.support import KEY, MAIN_PHONE, SCRIPT, SECRET_MARKERS, report_settings, seed
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, ConsoleMessage, Dialog, Page, ViewportSize
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PHONE: ViewportSize = {"width": 390, "height": 844}
-
-
-def _require_browser() -> None:
-    problem = None
-    if not CHROMIUM.exists():
-        problem = f"{CHROMIUM} is missing"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            problem = "the playwright package is missing"
-    if problem is None:
-        return
-    if not CHROMIUM.exists() and os.environ.get("SKIP_BROWSER_TESTS") == "1":
-        pytest.skip(f"browser tests skipped (SKIP_BROWSER_TESTS=1): {problem}")
-    pytest.fail(f"{problem}: run `make install` (Debian chromium + playwright), or set SKIP_BROWSER_TESTS=1")
 
 
 @dataclass
@@ -97,7 +70,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
-    _require_browser()
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     profile = tmp_path_factory.mktemp("chromium-profile")  # a fresh user-data dir
