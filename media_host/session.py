@@ -194,7 +194,9 @@ class CallSession:
     async def _on_vad_frame(self, frame: bytes) -> None:
         now = self._clock()
         probability = self._vad.speech_probability(frame)
-        speech = self._turns.is_speech(probability, level_dbfs(frame), self.playback.echo_level_dbfs())
+        echo = self.playback.echo_level_dbfs()  # None unless the bot speaks: then the frame's level matters
+        level = level_dbfs(frame) if echo is not None and probability >= self._turns.config.threshold else 0.0
+        speech = self._turns.is_speech(probability, level, echo)
         for event in self._turns.feed(frame, speech=speech, bot_speaking=self.playback.playing, now=now):
             self._last_activity = now
             if isinstance(event, SpeechStarted):

@@ -142,30 +142,16 @@ class FormAgent:
             and _is_name_field(target)
             and await self._capture_elsewhere(ctx, turn, text, target.name)
         ):  # "it happened yesterday at 3 pm" is not a name: keep it where it belongs, ask again
-            state.last_prompt = self._question(ctx, target)
-            await turn.say(state.last_prompt)
+            await self._ask(ctx, turn, target)
             return
         if target is not None and text.strip():
             value = text.strip() if state.asking is None else self._value_in(ctx, text, target.name)
-            if (
-                value is not None
-                and (
-                    await turn.tool("updated_claim", {"updates": [{"field": target.name, "value": value}]})
-                ).ok
+            if value is not None and await self._save(
+                ctx, turn, target, value, say_back=state.asking is not None
             ):
-                saved = ctx.call.claim.get(target.name) or value
-                if state.asking is not None:
-                    await turn.say(
-                        ctx.ports.prompts.phrase(
-                            "form_noted",
-                            ctx.lang,
-                            {**ctx.placeholders(), "value": say_value(target.type, saved, ctx.lang)},
-                        )
-                    )
                 state.last_noted, state.attempts = target.name, 0
             elif state.asking is not None and await self._capture_elsewhere(ctx, turn, text, target.name):
-                await turn.say(self._question(ctx, target))  # noted another field; ask this one again
-                state.last_prompt = self._question(ctx, target)
+                await self._ask(ctx, turn, target)  # noted another field; ask this one again
                 return
             elif state.asking is not None:
                 state.attempts += 1
@@ -185,21 +171,28 @@ class FormAgent:
             if claim_field.type == "text":
                 continue
             value = self._value_in(ctx, text, claim_field.name)
-            if (
-                value is not None
-                and (
-                    await turn.tool(
-                        "updated_claim", {"updates": [{"field": claim_field.name, "value": value}]}
-                    )
-                ).ok
-            ):
-                saved = ctx.call.claim.get(claim_field.name) or value
-                spoken = say_value(claim_field.type, saved, ctx.lang)
-                await turn.say(
-                    ctx.ports.prompts.phrase("form_noted", ctx.lang, {**ctx.placeholders(), "value": spoken})
-                )
+            if value is not None and await self._save(ctx, turn, claim_field, value, say_back=True):
                 return True
         return False
+
+    async def _save(
+        self, ctx: CallContext, turn: _Turn, claim_field: ClaimField, value: str, *, say_back: bool
+    ) -> bool:
+        """Save one value through `updated_claim` (which validates it); say it back when asked to."""
+        update: dict[str, object] = {"updates": [{"field": claim_field.name, "value": value}]}
+        if not (await turn.tool("updated_claim", update)).ok:
+            return False
+        if say_back:
+            spoken = say_value(claim_field.type, ctx.call.claim.get(claim_field.name) or value, ctx.lang)
+            await turn.say(
+                ctx.ports.prompts.phrase("form_noted", ctx.lang, {**ctx.placeholders(), "value": spoken})
+            )
+        return True
+
+    async def _ask(self, ctx: CallContext, turn: _Turn, claim_field: ClaimField) -> None:
+        """Ask for a field, remembering the exact words for "can you repeat?"."""
+        ctx.form.last_prompt = self._question(ctx, claim_field)
+        await turn.say(ctx.form.last_prompt)
 
     def _opening_field(self, ctx: CallContext) -> ClaimField | None:
         """The caller's first words describe their need: they fill an empty description-like text field."""
@@ -236,8 +229,7 @@ class FormAgent:
             await turn.say(state.last_prompt)
             return
         state.done = False
-        state.last_prompt = self._question(ctx, missing[0])
-        await turn.say(state.last_prompt)
+        await self._ask(ctx, turn, missing[0])
 
     async def _correct(self, ctx: CallContext, turn: _Turn) -> None:
         state = ctx.form
