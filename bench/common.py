@@ -158,7 +158,7 @@ def synthesize(texts: Iterable[str]) -> list[bytes]:
     from shared.speech.models import piper_voice_path  # noqa: PLC0415 (heavy: only the real-engine benches)
     from shared.speech.piper_tts import PiperTts  # noqa: PLC0415
 
-    tts = PiperTts({"en": piper_voice_path()})
+    tts = PiperTts({"en": piper_voice_path()}, steady=True)
 
     async def run() -> list[bytes]:
         clips = []

@@ -387,11 +387,22 @@ def _parts(steps: list[Step]) -> list[list[Step]]:
     return parts
 
 
+def claim_value_matches(wanted: str, got: str) -> bool:
+    """An expected claim value is the value itself or a regular expression (case-insensitive, whole
+    value); one that is no valid regular expression (e.g. "+33612345678") is only compared as is."""
+    if got == wanted:
+        return True
+    try:
+        return re.fullmatch(wanted, got, re.IGNORECASE) is not None
+    except re.error:
+        return False
+
+
 def evaluate(expect: Expectations, call: Call, ended_by: str) -> list[Check]:
     checks: list[Check] = []
     for name, wanted in expect.claim.items():
         got = call.claim.get(name)
-        passed = got is not None and (got == wanted or bool(re.fullmatch(wanted, got, re.IGNORECASE)))
+        passed = got is not None and claim_value_matches(wanted, got)
         checks.append(Check(f"claim.{name}", passed, f"got {got!r}, expected {wanted!r}"))
     if expect.reminders is not None:
         checks.append(

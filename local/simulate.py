@@ -32,7 +32,7 @@ def caller_voices() -> Callable[[str], TextToSpeech]:
     from shared.speech.models import piper_voice_path  # noqa: PLC0415
     from shared.speech.piper_tts import PiperTts  # noqa: PLC0415
 
-    piper = PiperTts({"en": piper_voice_path()})
+    piper = PiperTts({"en": piper_voice_path()}, steady=True)
     espeak = EspeakTts(word_gap_ms=50)
     return lambda lang: piper if lang.lower().startswith("en") else espeak
 

@@ -259,6 +259,21 @@ def _phone_digits(token: str) -> int | None:
     return len(spoken) if spoken.isdigit() else None
 
 
+_ROUND_TENS: Final = re.compile(r"[2-9]0")
+_ONE_DIGIT: Final = re.compile(r"[1-9]")
+
+
+def _tens_joined(tokens: list[str]) -> list[str]:
+    """The words with "90 8" read as 98: speech recognisers write a spoken "ninety-eight" that way."""
+    joined: list[str] = []
+    for token in tokens:
+        if joined and _ONE_DIGIT.fullmatch(token) and _ROUND_TENS.fullmatch(joined[-1]):
+            joined[-1] = joined[-1][0] + token
+        else:
+            joined.append(token)
+    return joined
+
+
 def extract_phone_number(text: str, ctx: ParseContext) -> str | None:
     """The phone number in a sentence, as E.164 ("you can reach me at 06 12 34 56 78" →
     "+33612345678"; spoken digits in English and French), or None."""
@@ -278,10 +293,12 @@ def extract_phone_number(text: str, ctx: ParseContext) -> str | None:
                     windows.append((i, j))
     windows.sort(key=lambda window: (window[0] - window[1], window[0]))
     for i, j in windows[:_MAX_PHONE_ATTEMPTS]:
-        try:
-            return parse_phone_number(" ".join(tokens[i:j]), ctx)
-        except ValueError:
-            continue
+        said = tokens[i:j]
+        for words in (said, _tens_joined(said)):
+            try:
+                return parse_phone_number(" ".join(words), ctx)
+            except ValueError:
+                continue
     return None
 
 

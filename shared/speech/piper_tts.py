@@ -24,14 +24,18 @@ _END = object()
 
 class PiperTts:
     """A `TextToSpeech` with one piper voice per language family (`.onnx`, config `.onnx.json` next
-    to it). `voice`, when given, names another key of `voices` (e.g. a second English voice)."""
+    to it). `voice`, when given, names another key of `voices` (e.g. a second English voice).
 
-    def __init__(self, voices: Mapping[str, Path | str]) -> None:
+    `steady=True` turns off the voice's random variation (noise scales 0): the same text always gives
+    the same audio, which a scripted caller wants so that a scenario hears the same thing each run."""
+
+    def __init__(self, voices: Mapping[str, Path | str], *, steady: bool = False) -> None:
         if not voices:
             raise ValueError("PiperTts needs at least one voice")
         self._voices = {key.lower(): Path(path) for key, path in voices.items()}
         self._loaded: dict[Path, PiperVoice] = {}
         self._lock = threading.Lock()
+        self._steady = steady
 
     @property
     def families(self) -> list[str]:
@@ -78,6 +82,8 @@ class PiperTts:
         piper_voice = await asyncio.to_thread(self.load, lang, voice)
         # length_scale > 1 is slower: scale the voice's own default by 1/speed.
         syn_config = SynthesisConfig(length_scale=piper_voice.config.length_scale / speed)
+        if self._steady:
+            syn_config.noise_scale = syn_config.noise_w_scale = 0.0
         resampler = StreamResampler(piper_voice.config.sample_rate, SAMPLE_RATE)
         chunks = _chunks(piper_voice, text, syn_config)
         try:

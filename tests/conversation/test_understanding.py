@@ -146,6 +146,9 @@ VARIED_PHRASINGS: list[tuple[str, str | None, str, str]] = [
         "+33612345678",
     ),
     ("phone_number", None, "oui c'est le 06 12 34 56 78 merci", "+33612345678"),
+    # a recogniser writes a spoken "ninety-eight" as "90 8": the digits only make a number joined
+    ("phone_number", None, "You can reach me at 0 7 90 8 76 54 32", "+33798765432"),
+    ("phone_number", None, "my cell is 06 20 30 40 50", "+33620304050"),
     ("phone_number", None, "my number is oh six one two three four five six seven eight", "+33612345678"),
     ("phone_number", None, "zero six, one two, three four, five six, seven eight", "+33612345678"),
     ("phone_number", None, "zéro six, un deux, trois quatre, cinq six, sept huit", "+33612345678"),

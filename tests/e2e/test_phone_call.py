@@ -43,7 +43,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
 @pytest.fixture(scope="module")
 def caller_voice() -> PiperTts:
-    return PiperTts({"en": piper_voice_path()})
+    return PiperTts({"en": piper_voice_path()}, steady=True)
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ def _silence(seconds: float) -> bytes:
 
 
 async def _caller_pcm() -> bytes:
-    tts = PiperTts({"en": piper_voice_path()})
+    tts = PiperTts({"en": piper_voice_path()}, steady=True)
 
     async def voice(text: str) -> bytes:
         return b"".join([chunk async for chunk in tts.synthesize(text, lang="en-US")])
