@@ -38,8 +38,8 @@ from bench.common import (
 )
 from local.acs_simulator import TimelineKind
 from local.dev import LocalStack, free_port
-from media_host.playback import level_dbfs
 from media_host.turns import SpeechStarted, TurnConfig, TurnDetector
+from shared.speech.audio import level_dbfs
 from shared.speech.base import SAMPLE_RATE, VAD_FRAME_BYTES, VAD_FRAME_SAMPLES
 from shared.speech.vad import SileroVadEngine
 
@@ -77,18 +77,29 @@ def echo_guard_level(answer: bytes) -> float:
     return windows[len(windows) // 2]
 
 
-def replay_detection_ms(clip: bytes, echo_dbfs: float | None, engine: SileroVadEngine) -> float | None:
+def replay_detection_ms(
+    clip: bytes, echo_dbfs: float | None, engine: SileroVadEngine, into_answer: float
+) -> float | None:
     """Offline: when the media host's detector (silero + TurnDetector, the bot speaking) would call
-    the barge-in on this clip, from its speech onset; no transport, no event loop."""
+    the barge-in on this clip, from its speech onset; no transport, no event loop. The clip follows
+    `into_answer` seconds of the phone's silence while the bot speaks, as in the live call (the echo
+    guard learns the line from them)."""
     vad = engine.new_stream()
     detector = TurnDetector(TurnConfig(cutoff_ms=CUTOFF_MS))
     frame_s = VAD_FRAME_SAMPLES / SAMPLE_RATE
-    for index in range(len(clip) // VAD_FRAME_BYTES):
-        frame = clip[index * VAD_FRAME_BYTES : (index + 1) * VAD_FRAME_BYTES]
-        speech = detector.is_speech(vad.speech_probability(frame), level_dbfs(frame), echo_dbfs)
-        happened = detector.feed(frame, speech=speech, bot_speaking=True, now=(index + 1) * frame_s)
+    lead = int(into_answer / frame_s)
+    audio = bytes(lead * VAD_FRAME_BYTES) + clip
+    for index in range(len(audio) // VAD_FRAME_BYTES):
+        frame = audio[index * VAD_FRAME_BYTES : (index + 1) * VAD_FRAME_BYTES]
+        happened = detector.feed(
+            frame,
+            probability=vad.speech_probability(frame),
+            echo_level_dbfs=echo_dbfs,
+            bot_speaking=True,
+            now=(index + 1) * frame_s,
+        )
         if any(isinstance(event, SpeechStarted) for event in happened):
-            return round((index + 1) * frame_s * 1000 - leading_silence_ms(clip), 1)
+            return round((index + 1 - lead) * frame_s * 1000 - leading_silence_ms(clip), 1)
     return None
 
 
@@ -154,7 +165,10 @@ def main() -> int:
     engine = SileroVadEngine()
     echo_dbfs = echo_guard_level(answer)
     replays = [
-        (replay_detection_ms(clip, None, engine), replay_detection_ms(clip, echo_dbfs, engine))
+        (
+            replay_detection_ms(clip, None, engine, args.into_answer),
+            replay_detection_ms(clip, echo_dbfs, engine, args.into_answer),
+        )
         for clip in clips
     ]
     started = time.monotonic()

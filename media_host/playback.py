@@ -7,30 +7,19 @@ drops everything queued and sends StopAudio at once, overtaking the queue (barge
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from media_host.protocol import audio_data, stop_audio
+from shared.speech.audio import level_dbfs
 
 FRAME_MS = 20
 DEFAULT_LEAD_SEC = 0.1
 LEVEL_WINDOW = 10  # frames (200 ms) of sent audio remembered for the echo guard
 
 Send = Callable[[str], Awaitable[None]]
-
-
-def level_dbfs(pcm: bytes) -> float:
-    """RMS level of PCM16 audio in dBFS (-120 for digital silence)."""
-    samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype=np.int16)
-    if not samples.size:
-        return -120.0
-    rms = float(np.sqrt(np.mean(samples.astype(np.float32) ** 2))) / 32768
-    return 20 * math.log10(rms) if rms > 1e-6 else -120.0
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.websockets import WebSocketDisconnect
 
-from media_host.playback import Playback, level_dbfs
+from media_host.playback import Playback
 from media_host.protocol import AudioData, AudioMetadata, DtmfData, ProtocolError, frame_bytes, parse_inbound
 from media_host.turns import Segment, SpeechStarted, TurnConfig, TurnDetector, TurnEnded
 from shared import metrics
@@ -193,11 +193,14 @@ class CallSession:
 
     async def _on_vad_frame(self, frame: bytes) -> None:
         now = self._clock()
-        probability = self._vad.speech_probability(frame)
-        echo = self.playback.echo_level_dbfs()  # None unless the bot speaks: then the frame's level matters
-        level = level_dbfs(frame) if echo is not None and probability >= self._turns.config.threshold else 0.0
-        speech = self._turns.is_speech(probability, level, echo)
-        for event in self._turns.feed(frame, speech=speech, bot_speaking=self.playback.playing, now=now):
+        events = self._turns.feed(
+            frame,
+            probability=self._vad.speech_probability(frame),
+            echo_level_dbfs=self.playback.echo_level_dbfs(),  # None unless the bot speaks
+            bot_speaking=self.playback.playing,
+            now=now,
+        )
+        for event in events:
             self._last_activity = now
             if isinstance(event, SpeechStarted):
                 self._silence_prompts = 0

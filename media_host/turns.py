@@ -1,12 +1,18 @@
 """Caller turns from VAD decisions, one 32 ms frame at a time (per call, no I/O).
 
 - An utterance starts after `start_ms` of speech (`cutoff_ms` while the bot speaks: that is a
-  barge-in), with `preroll_ms` of audio from before the start so the first syllable is kept.
+  barge-in), with `preroll_ms` of audio from before the start so the first syllable is kept. Speech
+  is counted from its onset: one window just under the threshold (VAD probability at least
+  `onset_threshold`) right before the first window over it counts, since silero's probability takes a
+  window to rise once someone starts talking.
 - A pause of `pause_ms` inside the utterance cuts a segment, transcribed while the caller goes on, so
   the transcript is nearly ready when the turn ends.
 - The turn ends after `silence_ms` without speech (the `vad_silence_timeout_ms` flag).
 - Echo guard: while the bot speaks, a frame counts as speech only if it is clearly louder than the
-  echo the bot's own audio can make (`echo_margin_db` under the bot's recent output level).
+  echo the bot's own audio can make on this line. Until the line is measured, "clearly louder" is
+  within `echo_margin_db` of the bot's recent output level; the `EchoPath` then learns how far below
+  the bot's level the line actually sends its echo back (none at all on most phones) and relaxes the
+  guard to `echo_safety_db` above that, never stricter than the default.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from shared.speech.audio import level_dbfs
 from shared.speech.base import SAMPLE_RATE, VAD_FRAME_BYTES, VAD_FRAME_SAMPLES
 
 FRAME_MS = VAD_FRAME_SAMPLES * 1000 / SAMPLE_RATE  # 32 ms
@@ -22,6 +29,7 @@ FRAME_MS = VAD_FRAME_SAMPLES * 1000 / SAMPLE_RATE  # 32 ms
 @dataclass(frozen=True)
 class TurnConfig:
     threshold: float = 0.5
+    onset_threshold: float = 0.35  # silero's own "still speech" level (threshold - 0.15)
     start_ms: float = 96
     cutoff_ms: float = 250
     silence_ms: float = 500
@@ -30,6 +38,36 @@ class TurnConfig:
     max_utterance_ms: float = 30_000
     echo_margin_db: float = 16.0  # an echo 20 dB down never passes; a caller 16 dB below the bot does
     gap_tolerance_ms: float = 100  # short dips between syllables don't reset a starting utterance
+    echo_safety_db: float = 6.0  # once the echo path is measured: how far over the echo speech must be
+
+
+class EchoPath:
+    """How much quieter than the bot's own output its echo comes back on this call's line.
+
+    While the bot speaks, each window the guard did not take for caller speech is a sample of the echo
+    path: the bot's reference level minus what came in. The loss is a low percentile of the recent
+    samples (the strongest echo seen), once there are enough of them. Windows taken for caller speech
+    are not samples, so talking over the bot does not make the guard stricter."""
+
+    SAMPLES = 64  # ~2 s of bot speech
+    MIN_SAMPLES = 16
+    PERCENTILE = 0.1
+    VOICED_REFERENCE_DBFS = -50.0  # the bot is really saying something (not a pause in its audio)
+
+    def __init__(self) -> None:
+        self._losses: deque[float] = deque(maxlen=self.SAMPLES)
+
+    def observe(self, reference_dbfs: float, level: float) -> None:
+        if reference_dbfs > self.VOICED_REFERENCE_DBFS:
+            self._losses.append(reference_dbfs - level)
+
+    @property
+    def loss_db(self) -> float | None:
+        """The measured echo return loss in dB, or None until measured."""
+        if len(self._losses) < self.MIN_SAMPLES:
+            return None
+        ordered = sorted(self._losses)
+        return ordered[int(len(ordered) * self.PERCENTILE)]
 
 
 @dataclass(frozen=True)
@@ -70,38 +108,68 @@ class TurnDetector:
     _utterance_frames: int = 0
     _last_speech_at: float = 0.0
     _pending_has_speech: bool = False
+    _onset_run: int = 0  # windows just under the threshold since the last one over or under onset
+    _onset_credit: int = 0  # 1 when the current speech run began right after such a window
+    echo_path: EchoPath = field(default_factory=EchoPath)
 
     def _frames(self, ms: float) -> int:
         return max(1, round(ms / FRAME_MS))
 
-    def is_speech(self, probability: float, level_dbfs: float, echo_level_dbfs: float | None) -> bool:
-        if probability < self.config.threshold:
-            return False
-        return echo_level_dbfs is None or level_dbfs > echo_level_dbfs - self.config.echo_margin_db
+    def echo_margin_db(self) -> float:
+        """How far under the bot's reference level a frame may be and still count as the caller."""
+        loss = self.echo_path.loss_db
+        if loss is None:
+            return self.config.echo_margin_db
+        return max(self.config.echo_margin_db, loss - self.config.echo_safety_db)
 
-    def feed(self, frame: bytes, *, speech: bool, bot_speaking: bool, now: float) -> list[TurnEvent]:
-        """One VAD frame and its decision (from `is_speech`); returns what happened."""
+    def _guarded(self, frame: bytes, probability: float, echo_level_dbfs: float | None) -> float:
+        """The VAD probability, or 0 for a frame the echo guard holds for the bot's own echo (and,
+        while the bot speaks, what that frame teaches about the line's echo)."""
+        if echo_level_dbfs is None:
+            return probability
+        level = level_dbfs(frame)
+        if probability >= self.config.onset_threshold and level > echo_level_dbfs - self.echo_margin_db():
+            return probability
+        self.echo_path.observe(echo_level_dbfs, level)
+        return 0.0
+
+    def feed(
+        self,
+        frame: bytes,
+        *,
+        probability: float,
+        echo_level_dbfs: float | None = None,
+        bot_speaking: bool = False,
+        now: float,
+    ) -> list[TurnEvent]:
+        """One 32 ms window with its VAD speech probability; `echo_level_dbfs` is the bot's recent
+        output level while it speaks (None otherwise). Returns what happened."""
         if len(frame) != VAD_FRAME_BYTES:
             raise ValueError(f"a VAD frame is {VAD_FRAME_BYTES} bytes, got {len(frame)}")
-        return (
-            self._in_speech(frame, speech, now)
-            if self.speaking
-            else self._idle(frame, speech, bot_speaking, now)
-        )
+        probability = self._guarded(frame, probability, echo_level_dbfs)
+        speech = probability >= self.config.threshold
+        if self.speaking:
+            return self._in_speech(frame, speech, now)
+        return self._idle(frame, speech, probability >= self.config.onset_threshold, bot_speaking, now)
 
-    def _idle(self, frame: bytes, speech: bool, bot_speaking: bool, now: float) -> list[TurnEvent]:
+    def _idle(
+        self, frame: bytes, speech: bool, onset: bool, bot_speaking: bool, now: float
+    ) -> list[TurnEvent]:
         self._preroll.append(frame)
         while len(self._preroll) > self._frames(self.config.preroll_ms):
             self._preroll.popleft()
         if speech:
+            if self._speech_run == 0:
+                self._onset_credit = min(self._onset_run, 1)
             self._speech_run += 1
-            self._gap_run = 0
+            self._gap_run = self._onset_run = 0
         else:
+            self._onset_run = self._onset_run + 1 if onset else 0
             self._gap_run += 1
             if self._gap_run > self._frames(self.config.gap_tolerance_ms):
                 self._speech_run = 0
         needed = self._frames(self.config.cutoff_ms if bot_speaking else self.config.start_ms)
-        if self._speech_run < needed:
+        if self._speech_run == 0 or self._speech_run + self._onset_credit < needed:
             return []
         self.speaking = True
         self._pending = list(self._preroll)
@@ -142,11 +210,11 @@ class TurnDetector:
         pcm = self._take()
         self._pending = []
         self.speaking = False
-        self._speech_run = self._gap_run = 0
+        self._speech_run = self._gap_run = self._onset_run = 0
         return TurnEnded(pcm=pcm, speech_end_at=self._last_speech_at)
 
     def reset(self) -> None:
         self.speaking = False
         self._preroll.clear()
         self._pending = []
-        self._speech_run = self._silence_run = 0
+        self._speech_run = self._silence_run = self._onset_run = 0

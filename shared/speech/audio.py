@@ -23,6 +23,7 @@ __all__ = [
     "StreamResampler",
     "WavHeader",
     "frames",
+    "level_dbfs",
     "parse_wav_header",
     "read_wav",
     "resample",
@@ -97,6 +98,19 @@ def rms_dbfs(pcm: bytes) -> float:
         return -math.inf
     rms = float(np.sqrt(np.mean(np.square(samples.astype(np.float64)))))
     return -math.inf if rms == 0.0 else 20.0 * math.log10(rms / 32768.0)
+
+
+SILENT_DBFS = -120.0
+
+
+def level_dbfs(pcm: bytes) -> float:
+    """`rms_dbfs` floored at -120 dBFS (digital silence), a trailing odd byte ignored: the cheap level
+    the media loop compares frames with, several times per 32 ms window and call."""
+    samples = np.frombuffer(pcm, dtype=_INT16, count=len(pcm) // SAMPLE_WIDTH).astype(np.float32)
+    if not samples.size:
+        return SILENT_DBFS
+    mean_square = float(np.dot(samples, samples)) / samples.size
+    return 10.0 * math.log10(mean_square / 32768.0**2) if mean_square > 1e-3 else SILENT_DBFS
 
 
 def frames(pcm: bytes, frame_bytes: int, *, pad: bool = False) -> Iterator[bytes]:
