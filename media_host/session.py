@@ -19,7 +19,15 @@ from starlette.websockets import WebSocketDisconnect
 
 from media_host.playback import Playback
 from media_host.protocol import AudioData, AudioMetadata, DtmfData, ProtocolError, frame_bytes, parse_inbound
-from media_host.turns import Segment, SpeechStarted, TurnConfig, TurnDetector, TurnEnded
+from media_host.turns import (
+    Pause,
+    Segment,
+    SpeechStarted,
+    TurnConfig,
+    TurnDetector,
+    TurnEnded,
+    complete_sentence,
+)
 from shared import metrics
 from shared.conversation.engine import Conversation
 from shared.conversation.llm_agent import TurnTiming
@@ -95,6 +103,7 @@ class CallSession:
         self._vad_buffer = b""
         self.playback = Playback(send, frame_bytes=frame_bytes(SAMPLE_RATE))
         self._segments: list[asyncio.Task[str]] = []
+        self._pause: tuple[int, asyncio.Task[str]] | None = None  # a speculative transcription
         self._agent: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_activity = clock()
@@ -127,7 +136,12 @@ class CallSession:
 
     async def close(self) -> None:
         self._closed = True
-        tasks = [*self._tasks, *self._segments, *([self._agent] if self._agent else [])]
+        tasks = [
+            *self._tasks,
+            *self._segments,
+            *([self._agent] if self._agent else []),
+            *([self._pause[1]] if self._pause else []),
+        ]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -200,19 +214,44 @@ class CallSession:
             bot_speaking=self.playback.playing,
             now=now,
         )
+        if self._sentence_complete():
+            ended = self._turns.end_now()
+            events.extend([ended] if ended else [])
         for event in events:
             self._last_activity = now
             if isinstance(event, SpeechStarted):
                 self._silence_prompts = 0
                 if event.barge_in:
                     await self._barge_in()
+            elif isinstance(event, Pause):
+                if self._pause is not None:
+                    self._pause[1].cancel()  # the caller went on: that transcript is stale
+                self._pause = (event.number, asyncio.create_task(self._transcribe(event.pcm)))
             elif isinstance(event, Segment):
-                self._segments.append(asyncio.create_task(self._transcribe(event.pcm)))
+                self._segments.append(self._transcription(event.pcm, event.pause))
             elif isinstance(event, TurnEnded):
                 if event.pcm:
-                    self._segments.append(asyncio.create_task(self._transcribe(event.pcm)))
+                    self._segments.append(self._transcription(event.pcm, event.pause))
                 segments, self._segments = self._segments, []
                 await self._start_turn(segments, event.speech_end_at)
+
+    def _transcription(self, pcm: bytes, pause: int | None) -> asyncio.Task[str]:
+        """The transcript of a cut segment: the one started at the pause, when that was the same speech."""
+        if self._pause is not None and self._pause[0] == pause:
+            task, self._pause = self._pause[1], None
+            return task
+        return asyncio.create_task(self._transcribe(pcm))
+
+    def _sentence_complete(self) -> bool:
+        """End the turn early: the caller has paused for `vad_sentence_end_timeout_ms` after saying
+        everything that is transcribed already, and it ends as a complete sentence."""
+        early_ms = self.conversation.ctx.flags.vad_sentence_end_timeout_ms
+        if not early_ms or not self._turns.all_cut or self._turns.silence_ms < early_ms:
+            return False
+        if not self._segments or not all(task.done() for task in self._segments):
+            return False
+        last = self._segments[-1]
+        return not last.cancelled() and last.exception() is None and complete_sentence(last.result())
 
     async def _transcribe(self, pcm: bytes) -> str:
         try:

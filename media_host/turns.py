@@ -6,7 +6,12 @@
   `onset_threshold`) right before the first window over it counts, since silero's probability takes a
   window to rise once someone starts talking.
 - A pause of `pause_ms` inside the utterance cuts a segment, transcribed while the caller goes on, so
-  the transcript is nearly ready when the turn ends.
+  the transcript is nearly ready when the turn ends. Earlier, at `hint_ms` of a pause, a `Pause`
+  event offers the audio since the last cut for a speculative transcription: the segment cut later in
+  the same pause (or the turn's end) names that pause when nothing was said since, so the session can
+  use the transcript already under way instead of starting over.
+- The session may end the turn before `silence_ms` with `end_now()` (e.g. once the transcript is a
+  complete sentence and the pause has lasted `complete_ms`).
 - The turn ends after `silence_ms` without speech (the `vad_silence_timeout_ms` flag).
 - Echo guard: while the bot speaks, a frame counts as speech only if it is clearly louder than the
   echo the bot's own audio can make on this line. Until the line is measured, "clearly louder" is
@@ -17,6 +22,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -34,6 +40,7 @@ class TurnConfig:
     cutoff_ms: float = 250
     silence_ms: float = 500
     pause_ms: float = 200
+    hint_ms: float = 96
     preroll_ms: float = 300
     max_utterance_ms: float = 30_000
     echo_margin_db: float = 16.0  # an echo 20 dB down never passes; a caller 16 dB below the bot does
@@ -77,22 +84,33 @@ class SpeechStarted:
 
 
 @dataclass(frozen=True)
-class Segment:
-    """Audio of the utterance since the previous cut, at an internal pause."""
+class Pause:
+    """The caller paused: the audio since the previous cut, for a speculative transcription."""
 
     pcm: bytes
+    number: int
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Audio of the utterance since the previous cut, at an internal pause; `pause` is the number of
+    the `Pause` that offered the same speech (nothing said since), if any."""
+
+    pcm: bytes
+    pause: int | None = None
 
 
 @dataclass(frozen=True)
 class TurnEnded:
     """The rest of the utterance (empty when it was only the closing silence); `speech_end_at` is
-    when the caller's last speech frame arrived."""
+    when the caller's last speech frame arrived; `pause` as for `Segment`."""
 
     pcm: bytes
     speech_end_at: float
+    pause: int | None = None
 
 
-TurnEvent = SpeechStarted | Segment | TurnEnded
+TurnEvent = SpeechStarted | Pause | Segment | TurnEnded
 
 
 @dataclass
@@ -105,6 +123,8 @@ class TurnDetector:
     _gap_run: int = 0
     _silence_run: int = 0
     _cut_at_this_pause: bool = False
+    _pauses: int = 0
+    _pause_offered: int | None = None  # the Pause of the current silence run, if one was offered
     _utterance_frames: int = 0
     _last_speech_at: float = 0.0
     _pending_has_speech: bool = False
@@ -187,6 +207,7 @@ class TurnDetector:
         if speech:
             self._silence_run = 0
             self._cut_at_this_pause = False
+            self._pause_offered = None
             self._last_speech_at = now
             self._pending_has_speech = True
         else:
@@ -196,9 +217,28 @@ class TurnDetector:
             return [self._end()]
         if self._silence_run >= self._frames(self.config.pause_ms) and not self._cut_at_this_pause:
             self._cut_at_this_pause = True
-            pcm, self._pending = self._take(), []
-            return [Segment(pcm)] if pcm else []
+            pause, pcm, self._pending = self._pause_offered, self._take(), []
+            return [Segment(pcm, pause)] if pcm else []
+        hint = self._silence_run == self._frames(self.config.hint_ms) < self._frames(self.config.pause_ms)
+        if hint and self._pending_has_speech:
+            self._pauses += 1
+            self._pause_offered = self._pauses
+            return [Pause(b"".join(self._pending), self._pauses)]
         return []
+
+    @property
+    def silence_ms(self) -> float:
+        """How long the caller has been silent in the current utterance (0 when not speaking)."""
+        return self._silence_run * FRAME_MS if self.speaking else 0.0
+
+    @property
+    def all_cut(self) -> bool:
+        """Everything the caller said in this utterance has gone out in a segment."""
+        return self.speaking and not self._pending_has_speech
+
+    def end_now(self) -> TurnEnded | None:
+        """End the current utterance at once (None when the caller is not speaking)."""
+        return self._end() if self.speaking else None
 
     def _take(self) -> bytes:
         """The pending audio, or nothing when it holds no speech (the silence after a cut)."""
@@ -207,14 +247,34 @@ class TurnDetector:
         return pcm
 
     def _end(self) -> TurnEnded:
+        pause = self._pause_offered if self._silence_run else None
         pcm = self._take()
         self._pending = []
         self.speaking = False
+        self._pause_offered = None
         self._speech_run = self._gap_run = self._onset_run = 0
-        return TurnEnded(pcm=pcm, speech_end_at=self._last_speech_at)
+        return TurnEnded(pcm=pcm, speech_end_at=self._last_speech_at, pause=pause if pcm else None)
 
     def reset(self) -> None:
         self.speaking = False
         self._preroll.clear()
         self._pending = []
         self._speech_run = self._silence_run = self._onset_run = 0
+        self._pause_offered = None
+
+
+_SENTENCE_END = re.compile(r"[^.][.?!]['\"»)]*$")
+_GOES_ON = frozenset(
+    {"and", "but", "or", "so", "because", "then", "um", "uh", "er", "like"}
+    | {"et", "mais", "ou", "donc", "parce", "alors", "euh", "que"}
+)
+
+
+def complete_sentence(text: str) -> bool:
+    """The transcript ends as a finished sentence: a final ".", "?" or "!" (not "..."), and its
+    last word is not one that announces more ("and", "because", "euh"...)."""
+    text = text.strip()
+    if not _SENTENCE_END.search(text):
+        return False
+    words = re.findall(r"[\w']+", text.lower())
+    return bool(words) and words[-1] not in _GOES_ON

@@ -53,6 +53,9 @@ class FeatureFlags(BaseModel):
     """Voice activity detection: cutoff delay."""
     vad_silence_timeout_ms: NonNegativeInt = 500
     """Voice activity detection: silence needed to end an utterance."""
+    vad_sentence_end_timeout_ms: NonNegativeInt = 300
+    """Silence that ends an utterance sooner when its transcript is already a complete sentence
+    (ends with ".", "?" or "!"); 0 always waits for `vad_silence_timeout_ms`."""
     vad_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     """Voice activity detection: sensitivity threshold, between 0 and 1."""
 

@@ -21,10 +21,13 @@ REFERENCE_DEFAULTS = {
     "vad_silence_timeout_ms": 500,
     "vad_threshold": 0.5,
 }
+PROJECT_DEFAULTS = {  # flags the reference product does not have
+    "vad_sentence_end_timeout_ms": 300,
+}
 
 
 def test_defaults_match_the_reference_product() -> None:
-    assert FeatureFlags().model_dump() == REFERENCE_DEFAULTS
+    assert FeatureFlags().model_dump() == REFERENCE_DEFAULTS | PROJECT_DEFAULTS
     assert FeatureFlags.from_raw({}) == FeatureFlags()
 
 

@@ -99,3 +99,29 @@ async def test_malformed_frames_are_counted_and_dropped(tmp_path: Path) -> None:
     phone.hang_up()
     await task
     assert session.stats.dropped == 4
+
+
+async def _turns_after_a_short_pause(tmp_path: Path, heard: str) -> int:
+    """Turns taken once the caller said `heard` and then kept silent for 400 ms (a frame count:
+    the silence is streamed at real time so the transcription finishes within it)."""
+    conversation = await _conversation(tmp_path, vad_silence_timeout_ms=500, vad_sentence_end_timeout_ms=300)
+    engines, _stt, tts = stub_engines([heard])
+    session, phone, task = start_session(conversation, engines)
+    await wait_for(lambda: tts.sentences and session.idle)  # the greeting was said
+    await phone.stream(tone(600), realtime=False)
+    await phone.stream(silence(400), realtime=True)
+    await asyncio.sleep(0.05)
+    turns = session.stats.turns
+    await phone.stream(silence(300), realtime=True)  # past vad_silence_timeout_ms: the turn ends anyway
+    await wait_for(lambda: session.stats.turns == 1)
+    phone.hang_up()
+    await task
+    return turns
+
+
+async def test_a_complete_sentence_ends_the_turn_after_the_shorter_pause(tmp_path: Path) -> None:
+    assert await _turns_after_a_short_pause(tmp_path, "I had an accident.") == 1
+
+
+async def test_an_unfinished_sentence_waits_for_the_full_silence(tmp_path: Path) -> None:
+    assert await _turns_after_a_short_pause(tmp_path, "I had an accident and") == 0

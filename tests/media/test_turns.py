@@ -7,7 +7,16 @@ import math
 import numpy as np
 import pytest
 
-from media_host.turns import FRAME_MS, EchoPath, Segment, SpeechStarted, TurnConfig, TurnDetector, TurnEnded
+from media_host.turns import (
+    FRAME_MS,
+    EchoPath,
+    Pause,
+    Segment,
+    SpeechStarted,
+    TurnConfig,
+    TurnDetector,
+    TurnEnded,
+)
 from shared.speech.audio import level_dbfs
 from shared.speech.base import VAD_FRAME_SAMPLES
 
@@ -111,7 +120,37 @@ def test_a_pause_cuts_a_segment_and_silence_ends_the_turn() -> None:
     for probability in [0.9] * 20 + [0.05] * 7 + [0.9] * 10 + [0.05] * 20:
         events += feeder.feed(probability)
     kinds = [type(e) for e in events]
-    assert kinds == [SpeechStarted, Segment, Segment, TurnEnded]
+    assert kinds == [SpeechStarted, Pause, Segment, Pause, Segment, TurnEnded]
+    first_pause, first_cut = events[1], events[2]
+    assert isinstance(first_pause, Pause) and isinstance(first_cut, Segment)
+    assert first_cut.pause == first_pause.number  # nothing said since: the speculative transcript holds
+    assert first_cut.pcm[: len(first_pause.pcm)] == first_pause.pcm
     ended = events[-1]
     assert isinstance(ended, TurnEnded) and ended.pcm == b""  # the rest was only the closing silence
     assert ended.speech_end_at == pytest.approx((20 + 7 + 10) * FRAME_MS / 1000)
+
+
+def test_speech_after_a_pause_makes_its_transcript_stale() -> None:
+    feeder = Feeder(TurnDetector(TurnConfig(hint_ms=96, pause_ms=200, silence_ms=500)))
+    events: list[object] = []
+    # a short pause (3 windows: the hint, no cut), more speech, then a real pause
+    for probability in [0.9] * 10 + [0.05] * 3 + [0.9] * 5 + [0.05] * 7:
+        events += feeder.feed(probability)
+    pauses = [e for e in events if isinstance(e, Pause)]
+    segments = [e for e in events if isinstance(e, Segment)]
+    assert len(pauses) == 2 and len(segments) == 1
+    assert segments[0].pause == pauses[1].number  # the second pause's audio, not the first's
+
+
+def test_the_session_can_end_a_turn_early_and_reuse_the_pause() -> None:
+    detector = TurnDetector(TurnConfig(hint_ms=96, pause_ms=200, silence_ms=500))
+    feeder = Feeder(detector)
+    events: list[object] = []
+    for probability in [0.9] * 10 + [0.05] * 4:
+        events += feeder.feed(probability)
+    pause = next(e for e in events if isinstance(e, Pause))
+    assert detector.silence_ms == pytest.approx(4 * FRAME_MS)
+    assert not detector.all_cut
+    ended = detector.end_now()
+    assert ended is not None and ended.pause == pause.number and ended.pcm
+    assert not detector.speaking and detector.end_now() is None
