@@ -250,7 +250,11 @@ def build_speech(services: Services) -> SpeechEngines:
     voices = {family: Path(path) for family, path in speech.piper_voices.items()} or None
     return SpeechEngines(
         vad=SileroVadEngine(),
-        stt=WhisperStt(models, cpu_threads=speech.cpu_threads),
+        stt=WhisperStt(
+            models,
+            cpu_threads=speech.cpu_threads,
+            windows_sec=(speech.stt_short_window_sec,) if speech.stt_short_window_sec else (),
+        ),
         tts=local_tts(piper_voices=voices),
     )
 

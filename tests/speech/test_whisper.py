@@ -114,3 +114,38 @@ async def test_no_network_during_load_and_transcription(
     stt.close()
     assert "john" in words(transcript.text)
     assert attempts == []
+
+
+async def test_a_short_utterance_decodes_on_a_short_window_like_the_full_one(
+    stt: WhisperStt, english_pcm: bytes, french_pcm: bytes, whisper_base: Path
+) -> None:
+    full = WhisperStt(
+        {"en": tiny_en_dir(), "fr": whisper_base}, cpu_threads=2, windows_sec=()
+    )  # faster-whisper's own 30 s path
+    try:
+        for pcm, lang in ((english_pcm[: 16_000 * 2 * 4], "en-US"), (french_pcm[: 16_000 * 2 * 6], "fr-FR")):
+            assert stt._window(len(pcm) / 32_000) == 10.0
+            assert full._window(len(pcm) / 32_000) is None
+            short_text = (await stt.transcribe(pcm, lang=lang)).text
+            full_text = (await full.transcribe(pcm, lang=lang)).text
+            assert short_text and len(words(short_text) & words(full_text)) >= 0.8 * len(words(full_text)), (
+                short_text,
+                full_text,
+            )
+    finally:
+        full.close()
+
+
+def test_long_audio_and_sampling_take_the_full_window(whisper_base: Path) -> None:
+    stt = WhisperStt({"en": tiny_en_dir()}, windows_sec=(10.0, 20.0))
+    sampling = WhisperStt({"en": tiny_en_dir()}, temperature=(0.0, 0.4))
+    try:
+        assert stt._window(8.9) == 10.0
+        assert stt._window(9.5) == 20.0  # the speech and 1 s of silence after it must fit
+        assert stt._window(19.5) is None
+        assert sampling._window(2.0) is None
+    finally:
+        stt.close()
+        sampling.close()
+    with pytest.raises(ValueError, match="short window"):
+        WhisperStt({"en": tiny_en_dir()}, windows_sec=(30.0,))
