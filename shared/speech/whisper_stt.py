@@ -16,7 +16,9 @@ own 30 s path.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -57,8 +59,9 @@ _TAIL_SEC = 1.0  # silence after the speech within a short window
 
 def _decode_window(
     model: Any, samples: np.ndarray[Any, np.dtype[np.float32]], language: str, window: float
-) -> str:
-    """Greedy decode of `samples` padded with silence to `window` seconds (no timestamps)."""
+) -> str | None:
+    """Greedy decode of `samples` padded with silence to `window` seconds (no timestamps); None
+    when the model looped, for the caller to decode on the full window instead."""
     frames = round(window * SAMPLE_RATE / model.feature_extractor.hop_length)
     padded = np.zeros(round(window * SAMPLE_RATE), dtype=np.float32)
     padded[: samples.size] = samples
@@ -76,7 +79,15 @@ def _decode_window(
         suppress_tokens=[-1],
     )
     tokens = [token for token in result[0].sequences_ids[0] if token < tokenizer.eot]
-    return str(tokenizer.decode(tokens)).strip()
+    text = str(tokenizer.decode(tokens)).strip()
+    return None if _looping(text) else text
+
+
+def _looping(text: str) -> bool:
+    """A short window can make Whisper repeat the utterance until its token budget runs out
+    ("Excuse me. Excuse me. Excuse me."): the same sentence twice in a row."""
+    sentences = [part.strip().lower() for part in re.split(r"(?<=[.?!])\s+", text) if part.strip()]
+    return any(first == second for first, second in itertools.pairwise(sentences))
 
 
 class WhisperStt:
@@ -183,7 +194,9 @@ class WhisperStt:
         language = family if model.model.is_multilingual else "en"
         window = self._window(samples.size / SAMPLE_RATE)
         if window is not None:
-            return _decode_window(model, samples, language, window)
+            text = _decode_window(model, samples, language, window)
+            if text is not None:
+                return text
         segments, _info = model.transcribe(
             samples,
             language=language,

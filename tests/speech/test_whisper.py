@@ -13,7 +13,7 @@ import pytest
 
 from shared.speech.base import SpeechError, SpeechToText
 from shared.speech.models import tiny_en_dir
-from shared.speech.whisper_stt import ANY_LANGUAGE, WhisperStt
+from shared.speech.whisper_stt import ANY_LANGUAGE, WhisperStt, _looping
 from tests.speech.conftest import record
 
 
@@ -149,3 +149,17 @@ def test_long_audio_and_sampling_take_the_full_window(whisper_base: Path) -> Non
         sampling.close()
     with pytest.raises(ValueError, match="short window"):
         WhisperStt({"en": tiny_en_dir()}, windows_sec=(30.0,))
+
+
+@pytest.mark.parametrize(
+    ("text", "looping"),
+    [
+        ("Excuse me. Excuse me. Excuse me.", True),
+        ("My name is John Smith. My name is John Smith.", True),
+        ("Excuse me, excuse me.", False),
+        ("Yes. No. Yes.", False),
+        ("My name is John Smith.", False),
+    ],
+)
+def test_a_looping_short_window_decode_is_recognised(text: str, looping: bool) -> None:
+    assert _looping(text) is looping
