@@ -17,11 +17,14 @@ each with a tone ("May I have your full name, please?", 1.4 s). Over a steady `-
 
 By default everything runs in this one process, as `LocalStack` does: the simulator's CPU is then
 included, and all threads share one GIL. `--media-process` serves the media host from a child
-process (its own GIL, as in production where ACS is elsewhere), built from the same settings.
+process (`python -m media_host`: its own GIL, as in production where ACS is elsewhere), built from the
+same settings; `--media-workers N` makes that N worker processes behind the one port (`media.workers`),
+and the CPU reported is that of all of them.
 
 Target: 100 calls on 2 cores with no outbound frame more than 40 ms late.
 
     .venv/bin/python -m bench.media_load [--calls 100] [--window 20] [--period 4] [--media-process]
+    .venv/bin/python -m bench.media_load --calls 100 --media-workers 2   # two media-host processes
     .venv/bin/python -m bench.media_load --calls 25,50,100      # one fresh stack per level
 """
 
@@ -197,24 +200,31 @@ def child_settings(stack: LocalStack, media_url: str) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def media_process(stack: LocalStack, port: int, data: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`python -m bench.media_load --serve-media FILE` on `port` until the block ends; its output
-    goes to `data/media-host.log`."""
+def media_process(
+    stack: LocalStack, port: int, data: Path, workers: int = 1
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`python -m media_host` (stub engines, `workers` processes) on `port` until the block ends; its
+    output goes to `data/media-host.log`."""
     config = data / "media-host.json"
-    config.write_text(json.dumps({"port": port, "settings": child_settings(stack, f"ws://127.0.0.1:{port}")}))
+    config.write_text(json.dumps(child_settings(stack, f"ws://127.0.0.1:{port}"), default=str))
     with (data / "media-host.log").open("wb") as log:
-        command = [sys.executable, "-m", "bench.media_load", "--serve-media", str(config)]
+        command = [
+            *(sys.executable, "-m", "media_host", "--port", str(port), "--workers", str(workers)),
+            *("--overrides", str(config), "--engines", "bench.media_load:stub_engines"),
+        ]
         child = subprocess.Popen(command, stdout=log, stderr=log)
         try:
             deadline = time.monotonic() + 60
-            while True:
+            answered: set[int] = set()  # every worker listens before the first ring
+            while len(answered) < workers:
                 try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/liveness", timeout=1):
-                        break
+                    url = f"http://127.0.0.1:{port}/health/liveness"
+                    with urllib.request.urlopen(url, timeout=1) as response:
+                        answered.add(json.loads(response.read())["pid"])
                 except OSError:
-                    if child.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError("the media host process did not start") from None
                     time.sleep(0.1)
+                if child.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the media host started {len(answered)} of {workers} workers")
             yield child
         finally:
             child.terminate()
@@ -225,19 +235,27 @@ def media_process(stack: LocalStack, port: int, data: Path) -> Iterator[subproce
                 child.wait()
 
 
-def serve_media(config_path: str) -> int:
-    """The child process: the media host app (stub engines) under uvicorn, until terminated."""
-    import uvicorn  # noqa: PLC0415
+def media_pids(pid: int) -> list[int]:
+    """The media-host process and its descendants (uvicorn's workers), from /proc."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+    return found
 
-    from media_host.app import create_media_app  # noqa: PLC0415
-    from shared.composition import ServicesHolder  # noqa: PLC0415
-    from shared.settings import load_settings  # noqa: PLC0415
 
-    config = json.loads(Path(config_path).read_text())
-    settings = load_settings(**config["settings"])
-    app = create_media_app(engines=stub_engines, holder=ServicesHolder(settings))
-    uvicorn.run(app, host="127.0.0.1", port=config["port"], log_level="warning", timeout_graceful_shutdown=2)
-    return 0
+def processes_cpu(pids: list[int]) -> dict[int, float]:
+    """CPU seconds of each process (0 once it is gone)."""
+    cpu = {}
+    for pid in pids:
+        try:
+            cpu[pid] = _cpu_seconds(Path(f"/proc/{pid}/stat"))
+        except OSError:
+            cpu[pid] = 0.0
+    return cpu
 
 
 # An optional profile (`--profile`, in-process runs): cProfile inside the media host's and the
@@ -357,13 +375,16 @@ class Probe:
     level: Level
     host: MediaHost | None = None
     child: int | None = None
+    pids: list[int] = field(default_factory=list)  # the child and its workers, found at the first sample
 
     def sample(self) -> dict[str, Any]:
         sessions = list(self.host.sessions.values()) if self.host is not None else []
+        if self.child and not self.pids:
+            self.pids = media_pids(self.child)
         return {
             "cpu": time.process_time(),
             "threads": thread_cpu(),
-            "child_cpu": _cpu_seconds(Path(f"/proc/{self.child}/stat")) if self.child else 0.0,
+            "media_cpu": processes_cpu(self.pids),
             "host_late": sum(session.playback.late_frames for session in sessions),
             "host_sent": sum(session.playback.frames_sent for session in sessions),
             "said": self.level.said,
@@ -371,7 +392,13 @@ class Probe:
         }
 
     def rss(self) -> float:
-        return rss_mib(self.child) if self.child else rss_mib()
+        if not self.child:
+            return rss_mib()
+        total = 0.0
+        for pid in self.pids or media_pids(self.child):
+            with contextlib.suppress(OSError):
+                total += rss_mib(pid)
+        return total
 
 
 def count_events(simulator: AcsSimulator, level: Level, kind: TimelineKind, start: float, end: float) -> int:
@@ -400,7 +427,7 @@ def measure(stack: LocalStack, level: Level, probe: Probe, args: argparse.Namesp
         if now >= window_start and len(rss_samples) < 200:
             rss_samples.append(probe.rss())
         if contention is None and now >= window_start:
-            contention = Contention([probe.child] if probe.child else [])
+            contention = Contention(probe.pids)
             if probe.host is not None:
                 for name, loop in loops(stack, probe.host).items():
                     lags[name] = []
@@ -412,7 +439,7 @@ def measure(stack: LocalStack, level: Level, probe: Probe, args: argparse.Namesp
     if before is None:
         time.sleep(max(0.0, window_start - time.monotonic()))
         before = probe.sample()
-    contention = contention or Contention([probe.child] if probe.child else [])
+    contention = contention or Contention(probe.pids)
     time.sleep(max(0.0, window_end - time.monotonic()))
     after = probe.sample()
     others = contention.others_cores()
@@ -423,7 +450,8 @@ def measure(stack: LocalStack, level: Level, probe: Probe, args: argparse.Namesp
     elapsed = end - start
     lateness = [late for audio in level.audio for late in lateness_ms(list(audio.arrivals), start, end)]
     parent_cpu = after["cpu"] - before["cpu"]
-    child_cpu = after["child_cpu"] - before["child_cpu"]
+    per_process = {pid: after["media_cpu"][pid] - before["media_cpu"][pid] for pid in before["media_cpu"]}
+    child_cpu = sum(per_process.values())
     threads = {
         name: round((after["threads"][name] - before["threads"][name]) / elapsed * 100, 1)
         for name in before["threads"]
@@ -432,6 +460,7 @@ def measure(stack: LocalStack, level: Level, probe: Probe, args: argparse.Namesp
     return {
         "calls": level.calls,
         "media_process": bool(probe.child),
+        "media_workers": args.media_workers if probe.child else 0,
         "window_s": round(elapsed, 1),
         "phone_frames": len(lateness),
         "phone_late_40ms": sum(1 for late in lateness if late > LATE_MS),
@@ -447,6 +476,7 @@ def measure(stack: LocalStack, level: Level, probe: Probe, args: argparse.Namesp
         "thread_cpu_pct": threads,
         "media_host_cpu_pct": round(media_cpu / elapsed * 100, 1),
         "media_host_cpu_pct_per_call": round(media_cpu / elapsed * 100 / level.calls, 2),
+        "media_process_cpu_pct": [round(cpu / elapsed * 100, 1) for cpu in per_process.values()],
         "rss_window_mib": round(max(rss_samples) if rss_samples else probe.rss(), 1),
         "other_processes_cores": others,
         "loop_lag_ms": {
@@ -477,7 +507,7 @@ def run_level(calls: int, args: argparse.Namespace) -> dict[str, Any]:
                 )
             )
             if args.media_process:
-                child = resources.enter_context(media_process(stack, child_port, data))
+                child = resources.enter_context(media_process(stack, child_port, data, args.media_workers))
                 probe = Probe(Level(calls), child=child.pid)
             else:
                 probe = Probe(Level(calls), host=in_process_host(stack))
@@ -512,7 +542,7 @@ def print_table(results: list[dict[str, Any]]) -> None:
         threads = row["thread_cpu_pct"]
         host_late = "-" if row["host_late_frames"] is None else row["host_late_frames"]
         print(
-            f"{row['calls']:>5} {'process' if row['media_process'] else 'thread':>7} {row['phone_frames']:>7}"
+            f"{row['calls']:>5} {_media_kind(row):>7} {row['phone_frames']:>7}"
             f" {row['phone_late_40ms']:>6} {row['phone_late_100ms']:>6} {row['phone_lateness_p99_ms']!s:>7}"
             f" {row['phone_lateness_max_ms']!s:>7} {host_late!s:>5}"
             f" {str(row['answers']) + '/' + str(row['utterances']):>9} {row['cpu_pct']:>6}"
@@ -522,9 +552,13 @@ def print_table(results: list[dict[str, Any]]) -> None:
         )
 
 
+def _media_kind(row: dict[str, Any]) -> str:
+    if not row["media_process"]:
+        return "thread"
+    return "process" if row["media_workers"] == 1 else f"{row['media_workers']} proc"
+
+
 def main() -> int:
-    if len(sys.argv) == 3 and sys.argv[1] == "--serve-media":
-        return serve_media(sys.argv[2])
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--calls", default="100", help="concurrent calls; a comma list runs several levels")
     parser.add_argument("--window", type=float, default=20.0, help="steady measurement window, seconds")
@@ -534,6 +568,12 @@ def main() -> int:
     parser.add_argument(
         "--media-process", action="store_true", help="serve the media host from a child process"
     )
+    parser.add_argument(
+        "--media-workers",
+        type=int,
+        default=1,
+        help="media-host processes behind the one port (implies --media-process when above 1)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--profile",
@@ -542,12 +582,17 @@ def main() -> int:
     )
     args = parser.parse_args()
     levels = [int(value) for value in args.calls.split(",")]
+    args.media_process = args.media_process or args.media_workers > 1
 
     results = []
     for calls in levels:
         results.append(run_level(calls, args))
         print(f"{calls} calls: done", flush=True)
     print_table(results)
+    for row in results:
+        if row["media_process"]:
+            shares = ", ".join(f"{cpu}%" for cpu in row["media_process_cpu_pct"])
+            print(f"{row['calls']} calls, media-host processes' CPU (supervisor first): {shares}")
     for row in results:
         if row["loop_lag_ms"]:
             lag = ", ".join(f"{name} p99 {v['p99']} max {v['max']}" for name, v in row["loop_lag_ms"].items())

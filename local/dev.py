@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import secrets
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -67,6 +70,8 @@ class LocalStack:
     functions: FunctionsHost | None = None
     post_call: LocalPostCall | None = None  # the post-call orchestration runner, while the app runs
     _servers: list[tuple[uvicorn.Server, threading.Thread]] = field(default_factory=list)
+    _wiring: dict[str, Any] = field(default_factory=dict)  # the settings overrides in force
+    _media_workers: subprocess.Popen[bytes] | None = None  # with media.workers > 1
     _softphone_store: CallStore | None = None
 
     @property
@@ -107,7 +112,8 @@ class LocalStack:
             "store": {"sqlite": {"path": self.data_dir / "calls.sqlite3"}},
             "blobs": {"files_dir": self.data_dir / "blobs"},
         }
-        return load_settings(**_merge(wiring, dict(self.overrides)))
+        self._wiring = _merge(wiring, dict(self.overrides))
+        return load_settings(**self._wiring)
 
     def _build_app(self) -> Starlette:
         import function_app  # noqa: PLC0415 (after configure: the app reads the process's services)
@@ -145,10 +151,37 @@ class LocalStack:
         self.simulator.config.softphone_to = self.settings.acs.phone_number
         self.simulator.config.softphone_events = self._softphone_call
         runtime.configure(self.settings)
-        media = create_media_app(engines=self.speech or build_speech, holder=ServicesHolder(self.settings))
         self._serve(self._build_app(), self.api_port, "function-app", timeout)
-        self._serve(media, self.media_port, "media-host", timeout)
+        if self.settings.media.workers > 1:
+            self._serve_media_workers(self.settings.media.workers, timeout)
+        else:
+            media = create_media_app(
+                engines=self.speech or build_speech, holder=ServicesHolder(self.settings)
+            )
+            self._serve(media, self.media_port, "media-host", timeout)
         return self
+
+    def _serve_media_workers(self, workers: int, timeout: float) -> None:
+        """`media.workers` > 1: the media host as `python -m media_host` worker processes on the media
+        port, with the stack's settings (and speech engines, which must then be a module-level function)."""
+        command = [sys.executable, "-m", "media_host", "--host", self.host, "--port", str(self.media_port)]
+        overrides = self.data_dir / "media-host.json"
+        overrides.write_text(json.dumps(self._wiring, default=str))
+        command += ["--workers", str(workers), "--overrides", str(overrides)]
+        if self.speech is not None:
+            reference = f"{self.speech.__module__}:{self.speech.__qualname__}"
+            if "<" in reference:
+                raise ValueError(f"media workers need a module-level speech factory, not {reference}")
+            command += ["--engines", reference]
+        self._media_workers = subprocess.Popen(command)  # noqa: S603 (this interpreter, our own arguments)
+        deadline = time.monotonic() + timeout
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection((self.host, self.media_port), 0.5):
+                return
+            if self._media_workers.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the media host workers did not start on {self.host}:{self.media_port}")
+            time.sleep(0.1)
 
     @property
     def softphone_url(self) -> str:
@@ -204,6 +237,14 @@ class LocalStack:
         for _server, thread in self._servers:
             thread.join(timeout=10)
         self._servers.clear()
+        if self._media_workers is not None:
+            workers, self._media_workers = self._media_workers, None
+            workers.terminate()
+            try:
+                workers.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                workers.kill()
+                workers.wait()
         if self.simulator is not None:
             self.simulator.stop()
         if self._softphone_store is not None:
@@ -225,7 +266,8 @@ class LocalStack:
             f"function app      {self.api_url}/api  (x-functions-key: {self.api_key})",
             f"  health          {self.api_url}/api/health/readiness",
             f"  Event Grid      {self._event_grid_url('<function>')}",
-            f"media host        ws://{self.host}:{self.media_port}/ws/<call id>",
+            f"media host        ws://{self.host}:{self.media_port}/ws/<call id>"
+            + (f"  ({self.settings.media.workers} workers)" if self.settings.media.workers > 1 else ""),
             f"ACS simulator     {self.simulator.endpoint}  (inspect: {self.simulator.endpoint}/sim/calls)",
             f"  softphone       {self.softphone_url}  (call the bot from a browser)",
             f"bot phone number  {self.settings.acs.phone_number}",
@@ -239,7 +281,11 @@ class LocalStack:
             for line in self.describe():
                 print(line, flush=True)
             print("Ctrl-C to stop.", flush=True)
-            while self._servers and all(thread.is_alive() for _server, thread in self._servers):
+            while (
+                self._servers
+                and all(thread.is_alive() for _server, thread in self._servers)
+                and (self._media_workers is None or self._media_workers.poll() is None)
+            ):
                 time.sleep(0.5)
         except KeyboardInterrupt:
             print("\nstopping...", flush=True)

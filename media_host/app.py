@@ -4,6 +4,8 @@ Each connection is authenticated (the per-call token in the URL, or the ACS bear
 upgrade), refused with a close code when the call is unknown (4404) or finished (4410), and served by
 its own CallSession. A reconnect for the same call replaces the previous session and resumes the
 conversation from the store.
+
+How it is served (one process or several on one port) is `media_host.serving`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from uuid import UUID
 
@@ -125,7 +128,7 @@ def create_media_app(
     host = MediaHost(holder or ServicesHolder(settings), engines)
 
     async def liveness(_request: Request) -> JSONResponse:
-        return JSONResponse({"status": "alive", "sessions": len(host.sessions)})
+        return JSONResponse({"status": "alive", "sessions": len(host.sessions), "pid": os.getpid()})
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

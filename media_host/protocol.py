@@ -18,6 +18,11 @@ Bot -> phone (PascalCase, as the ACS documentation shows; the parser accepts any
 
 Audio is 16-bit little-endian mono PCM; a 20 ms frame is 640 bytes at 16 kHz and 960 bytes at 24 kHz.
 Every malformed message raises `ProtocolError` (a `ValueError`) with a short reason.
+
+Audio frames are the hot path (50 a second per call each way), so they have a fast path: an AudioData
+message exactly as ACS (inbound) or this module (outbound) writes it is checked by hand, without
+pydantic; anything else (another casing, extra keys, a doubtful value) goes the general way, which
+decides. The fast path only ever accepts what the general path accepts, with the same result.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
 __all__ = [
@@ -168,7 +174,20 @@ def _decode_pcm(data: str) -> bytes:
 
 def _encode_pcm(pcm: bytes) -> str:
     _check_pcm(pcm)
-    return base64.b64encode(pcm).decode("ascii")
+    return binascii.b2a_base64(pcm, newline=False).decode("ascii")
+
+
+def _strict_b64(data: str) -> bytes | None:
+    """`data` decoded when it is canonical base64 of whole 16-bit samples within the size limit, else
+    None (the general path then decides). Canonical base64 always passes `_decode_pcm` too, to the
+    same bytes: it matches `[A-Za-z0-9+/]*={0,2}` and decodes the same way."""
+    if len(data) > _MAX_B64_CHARS:
+        return None
+    try:
+        pcm = binascii.a2b_base64(data, strict_mode=True)
+    except (binascii.Error, ValueError):  # ValueError: a non-ASCII str
+        return None
+    return pcm if not len(pcm) % 2 and len(pcm) <= MAX_FRAME_BYTES else None
 
 
 def _lower_keys(value: object) -> dict[str, Any]:
@@ -177,12 +196,26 @@ def _lower_keys(value: object) -> dict[str, Any]:
     return {str(key).lower(): item for key, item in value.items()}
 
 
-def _load(text: str | bytes) -> tuple[str, dict[str, Any]]:
-    """The message's kind and its lower-cased top-level keys."""
+def _fast_json(text: str | bytes) -> object:
+    """orjson's reading of the message, None when it refuses it. Only for the fast paths: they accept
+    strings, booleans and nulls, which it reads as the standard parser does (not so integers beyond
+    64 bits, which it turns into floats)."""
     try:
-        raw = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _json(text: str | bytes) -> object:
+    """The message as the standard parser reads it (the general path)."""
+    try:
+        return json.loads(text)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nesting too deep
         raise ProtocolError("bad JSON") from exc
+
+
+def _load(raw: object) -> tuple[str, dict[str, Any]]:
+    """The parsed message's kind and its lower-cased top-level keys."""
     message = _lower_keys(raw)
     kind = message.get("kind")
     if kind is None:
@@ -205,9 +238,41 @@ def _payload(message: dict[str, Any], key: str, wire: type[_W]) -> _W:
         raise ProtocolError(f"{reason}: {key}.{field}") from exc
 
 
+_AUDIO_KEYS = frozenset(("kind", "audioData"))
+_AUDIO_DATA_KEYS = frozenset(("timestamp", "participantRawID", "data", "silent"))
+
+
+def _fast_inbound_audio(raw: object) -> AudioData | None:
+    """An AudioData message with ACS's own keys and plainly valid values, else None."""
+    if type(raw) is not dict or raw.get("kind") != "AudioData" or not raw.keys() <= _AUDIO_KEYS:
+        return None
+    body = raw.get("audioData")
+    if type(body) is not dict or not body.keys() <= _AUDIO_DATA_KEYS:
+        return None
+    data, timestamp = body.get("data"), body.get("timestamp")
+    participant, silent = body.get("participantRawID"), body.get("silent", False)
+    if (
+        type(data) is not str
+        or (timestamp is not None and type(timestamp) is not str)
+        or (participant is not None and type(participant) is not str)
+        or type(silent) is not bool
+    ):
+        return None
+    pcm = _strict_b64(data)
+    if pcm is None:
+        return None
+    return AudioData(pcm=pcm, timestamp=timestamp, participant_raw_id=participant, silent=silent)
+
+
 def parse_inbound(text: str | bytes) -> InboundMessage:
     """Parse a phone -> bot message: AudioMetadata, AudioData (PCM decoded) or DtmfData."""
-    kind, message = _load(text)
+    fast = _fast_inbound_audio(_fast_json(text))
+    return _parse_inbound(_json(text)) if fast is None else fast
+
+
+def _parse_inbound(raw: object) -> InboundMessage:
+    """The general path of `parse_inbound`, from the message as `_json` reads it."""
+    kind, message = _load(raw)
     match kind.lower():
         case "audiometadata":
             meta = _payload(message, "audioMetadata", _WireMetadata)
@@ -234,9 +299,30 @@ def parse_inbound(text: str | bytes) -> InboundMessage:
     raise ProtocolError(f"unknown kind: {kind[:40]!r}")
 
 
+_BOT_AUDIO_KEYS = frozenset(("Kind", "AudioData", "StopAudio"))
+_BOT_AUDIO_DATA_KEYS = frozenset(("Data",))
+
+
+def _fast_outbound_audio(raw: object) -> OutboundAudio | None:
+    """An AudioData message as `audio_data` writes it (PascalCase) with a plainly valid payload."""
+    if type(raw) is not dict or raw.get("Kind") != "AudioData" or not raw.keys() <= _BOT_AUDIO_KEYS:
+        return None
+    body = raw.get("AudioData")
+    if type(body) is not dict or body.keys() != _BOT_AUDIO_DATA_KEYS or type(data := body["Data"]) is not str:
+        return None
+    pcm = _strict_b64(data)
+    return None if pcm is None else OutboundAudio(pcm=pcm)
+
+
 def parse_outbound(text: str | bytes) -> OutboundMessage:
     """Parse a bot -> phone message: AudioData (PCM decoded) or StopAudio."""
-    kind, message = _load(text)
+    fast = _fast_outbound_audio(_fast_json(text))
+    return _parse_outbound(_json(text)) if fast is None else fast
+
+
+def _parse_outbound(raw: object) -> OutboundMessage:
+    """The general path of `parse_outbound`, from the message as `_json` reads it."""
+    kind, message = _load(raw)
     match kind.lower():
         case "audiodata":
             return OutboundAudio(pcm=_decode_pcm(_payload(message, "AudioData", _WireOutboundAudio).data))
@@ -249,10 +335,15 @@ def _dumps(payload: dict[str, Any]) -> str:
     return json.dumps(payload, separators=_SEPARATORS, ensure_ascii=False)
 
 
-# Bot -> phone.
+# Bot -> phone. Base64 needs no JSON escaping, so the frame is written around it (what `_dumps` of the
+# same object writes, a golden test compares them).
+_BOT_AUDIO_HEAD = '{"Kind":"AudioData","AudioData":{"Data":"'
+_BOT_AUDIO_TAIL = '"},"StopAudio":null}'
+
+
 def audio_data(pcm: bytes) -> str:
     """`{"Kind":"AudioData","AudioData":{"Data":"<b64>"},"StopAudio":null}`."""
-    return _dumps({"Kind": "AudioData", "AudioData": {"Data": _encode_pcm(pcm)}, "StopAudio": None})
+    return _BOT_AUDIO_HEAD + _encode_pcm(pcm) + _BOT_AUDIO_TAIL
 
 
 def stop_audio() -> str:

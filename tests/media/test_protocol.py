@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+import random
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 
+from media_host import protocol
 from media_host.protocol import (
     MAX_FRAME_BYTES,
     AudioData,
@@ -209,3 +212,178 @@ def test_encode_dtmf_refuses_bad_tone() -> None:
 def test_golden_strings_are_json() -> None:
     for text in (METADATA, AUDIO, DTMF, BOT_AUDIO, BOT_STOP):
         assert isinstance(json.loads(text), dict)
+
+
+# The fast paths of AudioData (inbound and outbound) against the general path they short-cut.
+
+
+def _general_inbound(text: str | bytes) -> object:
+    try:
+        return protocol._parse_inbound(json.loads(text))
+    except ProtocolError as exc:
+        return ProtocolError(str(exc))
+
+
+def _general_outbound(text: str | bytes) -> object:
+    try:
+        return protocol._parse_outbound(json.loads(text))
+    except ProtocolError as exc:
+        return ProtocolError(str(exc))
+
+
+def _outcome(parse: Callable[[str], object], text: str) -> object:
+    try:
+        return parse(text)
+    except ProtocolError as exc:
+        return ProtocolError(str(exc))
+
+
+def _same(left: object, right: object) -> bool:
+    if isinstance(left, ProtocolError) and isinstance(right, ProtocolError):
+        return str(left) == str(right)
+    return left == right
+
+
+def _b64_variants(rng: random.Random) -> list[str]:
+    """Base64-ish payloads: canonical ones and near misses (padding, alphabet, whitespace, size)."""
+    variants = [
+        "",
+        "AAAA",
+        "QUJD",
+        "QUJDRA==",
+        "QUJDRA",
+        "QUJDRA=",
+        "QUJDRA===",
+        "QUJD=",
+        "QQ==",
+        "Q===",
+        "====",
+    ]
+    variants += [
+        "QUJD\n",
+        " QUJD",
+        "QU JD",
+        "QUJD-_==",
+        "QUJDé",
+        "Q\x00JD",
+        ODD,
+        HUGE,
+        B64,
+        B64[:-1],
+        B64 + "=",
+    ]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ \n"
+    for _ in range(300):
+        if rng.random() < 0.5:
+            pcm = rng.randbytes(rng.randrange(0, 12))
+            text = base64.b64encode(pcm).decode()
+            if text and rng.random() < 0.5:
+                position = rng.randrange(len(text) + 1)
+                text = text[:position] + rng.choice(alphabet) + text[position:]
+        else:
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 13)))
+        variants.append(text)
+    return variants
+
+
+def test_fast_inbound_audio_parses_exactly_what_the_general_path_parses() -> None:
+    rng = random.Random(7)
+    fast_taken = 0
+    bodies: list[dict[str, object]] = []
+    for data in _b64_variants(rng):
+        bodies.append({"timestamp": "t", "participantRawID": "4:+1", "data": data, "silent": False})
+        bodies.append({"data": data})
+    odd_values: list[object] = [None, 1, 1.5, "x", True, [], {}]
+    for value in odd_values:
+        for key in ("timestamp", "participantRawID", "data", "silent"):
+            bodies.append({"data": B64, key: value})
+    bodies += [{"data": B64, "extra": 1}, {"Data": B64}, {"data": B64, "Data": "QUJD"}, {}]
+    messages: list[object] = [{"kind": "AudioData", "audioData": body} for body in bodies]
+    messages += [
+        {"kind": "AudioData", "audioData": {"data": B64}, "other": 1},
+        {"Kind": "AudioData", "audioData": {"data": B64}},
+        {"kind": "audiodata", "audioData": {"data": B64}},
+        {"kind": "AudioData", "AudioData": {"data": B64}},
+        {"kind": "AudioData", "audioData": {"data": B64}, "AudioData": {"data": "QUJD"}},
+        {"kind": "AudioData", "audioData": None},
+        {"kind": "AudioData", "audioData": "x"},
+        {"kind": "AudioData"},
+        {"kind": "DtmfData", "dtmfData": {"data": "1"}},
+        ["AudioData"],
+    ]
+    for message in messages:
+        text = json.dumps(message)
+        fast = protocol._fast_inbound_audio(protocol._fast_json(text))
+        general = _general_inbound(text)
+        if fast is not None:
+            fast_taken += 1
+            assert fast == general, text
+        assert _same(_outcome(parse_inbound, text), general), text
+    assert fast_taken > 50  # the comparison covered the fast path, not only its refusals
+
+
+def test_fast_outbound_audio_parses_exactly_what_the_general_path_parses() -> None:
+    rng = random.Random(11)
+    fast_taken = 0
+    messages: list[object] = []
+    for data in _b64_variants(rng):
+        messages.append({"Kind": "AudioData", "AudioData": {"Data": data}, "StopAudio": None})
+        messages.append({"Kind": "AudioData", "AudioData": {"Data": data}})
+    messages += [
+        {"Kind": "AudioData", "AudioData": {"Data": B64, "Extra": 1}},
+        {"Kind": "AudioData", "AudioData": {"data": B64}},
+        {"Kind": "AudioData", "AudioData": {"Data": 3}},
+        {"Kind": "AudioData", "AudioData": {"Data": None}},
+        {"Kind": "AudioData", "AudioData": None},
+        {"Kind": "AudioData", "AudioData": {"Data": B64}, "StopAudio": {}},
+        {"Kind": "AudioData", "AudioData": {"Data": B64}, "audioData": {"Data": "QUJD"}},
+        {"kind": "AudioData", "AudioData": {"Data": B64}},
+        {"Kind": "StopAudio", "AudioData": None, "StopAudio": {}},
+    ]
+    for message in messages:
+        text = json.dumps(message)
+        fast = protocol._fast_outbound_audio(protocol._fast_json(text))
+        general = _general_outbound(text)
+        if fast is not None:
+            fast_taken += 1
+            assert fast == general, text
+        assert _same(_outcome(parse_outbound, text), general), text
+    assert fast_taken > 50
+
+
+def test_the_wire_frames_take_the_fast_paths() -> None:
+    assert protocol._fast_inbound_audio(protocol._fast_json(AUDIO)) == parse_inbound(AUDIO)
+    assert protocol._fast_outbound_audio(protocol._fast_json(BOT_AUDIO)) == parse_outbound(BOT_AUDIO)
+
+
+def test_bot_audio_is_what_the_json_encoder_writes() -> None:
+    for pcm in (b"", PCM, bytes(960), bytes(range(256)) * 4):
+        assert audio_data(pcm) == protocol._dumps(
+            {"Kind": "AudioData", "AudioData": {"Data": base64.b64encode(pcm).decode()}, "StopAudio": None}
+        )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 100_000 + "]" * 100_000,  # deeper than either JSON parser recurses
+        '{"kind":"AudioData","audioData":{"data":"QUJD","n":1e999999}}',  # a float orjson refuses
+        '{"kind":"AudioData","audioData":{"data":"\\ud800"}}',  # a lone surrogate orjson refuses
+        b'{"kind":"AudioData","audioData":{"data":"\xff"}}',  # not UTF-8
+    ],
+    ids=["deep", "huge float", "lone surrogate", "not utf-8"],
+)
+def test_hostile_frames_raise_protocol_errors_only(text: str | bytes) -> None:
+    with pytest.raises(ProtocolError):
+        parse_inbound(text)
+    with pytest.raises(ProtocolError):
+        parse_outbound(text)
+
+
+def test_the_general_path_reads_json_as_the_standard_parser_does() -> None:
+    big = 2**70  # orjson reads integers beyond 64 bits as floats; the standard parser as integers
+    message = parse_inbound(
+        '{"kind":"AudioMetadata","audioMetadata":{"subscriptionId":"s","encoding":"PCM",'
+        f'"sampleRate":{big},"channels":1,"length":640}}}}'
+    )
+    assert message == AudioMetadata(subscription_id="s", sample_rate=big, length=640)

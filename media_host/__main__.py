@@ -1,0 +1,32 @@
+"""`python -m media_host`: serve the media host (uvicorn; `--workers` or MEDIA__WORKERS processes)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from media_host.serving import serve_media
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (0.0.0.0 in a container)")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--workers", type=int, default=None, help="processes (default: MEDIA__WORKERS, 1)")
+    parser.add_argument("--overrides", type=Path, default=None, help="JSON file of settings overrides")
+    parser.add_argument("--engines", default=None, help="module:function building the speech engines")
+    parser.add_argument("--log-level", default="warning")
+    args = parser.parse_args()
+    serve_media(
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        overrides_file=args.overrides,
+        engines=args.engines,
+        log_level=args.log_level,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
