@@ -15,7 +15,6 @@ import secrets
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,7 +22,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
@@ -31,8 +29,10 @@ from blueprints import runtime
 from local.acs_simulator import AcsSimulator
 from local.functions_host import EVENT_GRID_PATH, FunctionsHost
 from local.post_call import LocalPostCall, run_post_call_worker
+from local.threaded_server import ThreadedServer
 from media_host.app import create_media_app
 from shared.composition import Services, ServicesHolder, build_speech, build_store
+from shared.mappings import deep_merge
 from shared.report.access import relative_report_link
 from shared.settings import Settings, load_settings
 from shared.speech.base import SpeechEngines
@@ -69,7 +69,7 @@ class LocalStack:
     settings: Settings | None = None
     functions: FunctionsHost | None = None
     post_call: LocalPostCall | None = None  # the post-call orchestration runner, while the app runs
-    _servers: list[tuple[uvicorn.Server, threading.Thread]] = field(default_factory=list)
+    _servers: list[ThreadedServer] = field(default_factory=list)
     _wiring: dict[str, Any] = field(default_factory=dict)  # the settings overrides in force
     _media_workers: subprocess.Popen[bytes] | None = None  # with media.workers > 1
     _softphone_store: CallStore | None = None
@@ -112,7 +112,7 @@ class LocalStack:
             "store": {"sqlite": {"path": self.data_dir / "calls.sqlite3"}},
             "blobs": {"files_dir": self.data_dir / "blobs"},
         }
-        self._wiring = _merge(wiring, dict(self.overrides))
+        self._wiring = deep_merge(wiring, dict(self.overrides))
         return load_settings(**self._wiring)
 
     def _build_app(self) -> Starlette:
@@ -211,31 +211,27 @@ class LocalStack:
 
     def _serve(self, app: Any, port: int, name: str, timeout: float) -> None:
         """One uvicorn server on its own thread and event loop, as separate processes would have."""
-        config = uvicorn.Config(
+        server = ThreadedServer(
             app,
+            name=name,
             host=self.host,
             port=port,
-            log_level="warning",
             lifespan="on",
             timeout_graceful_shutdown=2,
             ws_per_message_deflate=False,  # 20 ms PCM frames don't compress; deflate cost 9-26% CPU
         )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name=name, daemon=True)
-        thread.start()
-        self._servers.append((server, thread))
-        deadline = time.monotonic() + timeout
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the {name} did not start on {self.host}:{port}")
-            time.sleep(0.02)
+        self._servers.append(server)
+        try:
+            server.start(timeout)
+        except RuntimeError:
+            self.stop()
+            raise
 
     def stop(self) -> None:
-        for server, _thread in self._servers:
-            server.should_exit = True
-        for _server, thread in self._servers:
-            thread.join(timeout=10)
+        for server in self._servers:
+            server.server.should_exit = True  # all at once, then wait for each
+        for server in self._servers:
+            server.stop(timeout=10)
         self._servers.clear()
         if self._media_workers is not None:
             workers, self._media_workers = self._media_workers, None
@@ -283,7 +279,7 @@ class LocalStack:
             print("Ctrl-C to stop.", flush=True)
             while (
                 self._servers
-                and all(thread.is_alive() for _server, thread in self._servers)
+                and all(server.running for server in self._servers)
                 and (self._media_workers is None or self._media_workers.poll() is None)
             ):
                 time.sleep(0.5)
@@ -291,14 +287,3 @@ class LocalStack:
             print("\nstopping...", flush=True)
         finally:
             self.stop()
-
-
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in extra.items():
-        merged[key] = (
-            _merge(merged[key], value)
-            if isinstance(value, dict) and isinstance(merged.get(key), dict)
-            else value
-        )
-    return merged

@@ -45,7 +45,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import sys
 import threading
 import time
@@ -55,13 +54,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from local.llm_script import Completion, ErrorSpec, Reply, ScriptedLlm, ToolCall, last_user_text, make_error
+from local.threaded_server import ThreadedServer
 
 __all__ = ["RecordedRequest", "Reply", "ScriptedLlm", "ScriptedLlmServer", "ToolCall", "build_app", "main"]
 
@@ -256,17 +255,9 @@ class ScriptedLlmServer:
             requests=self.requests,
             stopping=self._stopping,
         )
-        config = uvicorn.Config(
-            app,
-            loop="asyncio",
-            http="h11",
-            lifespan="off",
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=1,
+        self._http = ThreadedServer(
+            app, name="scripted LLM server", host=host, port=port, loop="asyncio", http="h11", lifespan="off"
         )
-        self._server = uvicorn.Server(config)
-        self._thread: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
@@ -277,42 +268,14 @@ class ScriptedLlmServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 10.0) -> Self:
-        if self._thread is not None:
-            raise RuntimeError("the scripted LLM server is already started")
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name="scripted-llm", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._answers():
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the scripted LLM server did not start on {self.azure_endpoint}")
-            time.sleep(0.02)
+        self._http.start(timeout)
+        self.port = self._http.port
         return self
-
-    def _answers(self) -> bool:
-        if not self._server.started:
-            return False
-        try:
-            with socket.create_connection((self.host, self.port), timeout=0.5):
-                return True
-        except OSError:
-            return False
 
     def stop(self) -> None:
         """Release hanging requests, then stop uvicorn and join its thread."""
         self._stopping.set()
-        self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            if self._thread.is_alive():
-                self._server.force_exit = True
-                self._thread.join(timeout=2)
+        self._http.stop()
 
     def __enter__(self) -> Self:
         return self.start()

@@ -17,7 +17,6 @@ import base64
 import concurrent.futures
 import contextlib
 import os
-import socket
 import tempfile
 import threading
 import time
@@ -26,7 +25,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self, TypeVar
 
-import uvicorn
 from starlette.applications import Starlette
 
 from local.acs_simulator.app import build_app
@@ -45,6 +43,7 @@ from local.acs_simulator.state import (
     TimelineKind,
 )
 from local.acs_simulator.switchboard import Switchboard
+from local.threaded_server import ThreadedServer
 
 __all__ = ["AcsSimulator"]
 
@@ -89,18 +88,16 @@ class AcsSimulator:
         self._board = Switchboard(config, self.signer, self.recordings_dir)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
-        uvicorn_config = uvicorn.Config(
+        self._http = ThreadedServer(
             build_app(self._board, lifespan=self._lifespan),
+            name="ACS simulator",
+            host=host,
+            port=port,
             loop="asyncio",
             http="h11",
             ws="websockets-sansio",  # the softphone's /softphone/ws
             lifespan="on",
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=1,
         )
-        self._server = uvicorn.Server(uvicorn_config)
-        self._thread: threading.Thread | None = None
 
     # Addresses.
     @property
@@ -138,37 +135,18 @@ class AcsSimulator:
             await self._board.aclose()
 
     def start(self, timeout: float = 10.0) -> Self:
-        if self._thread is not None:
-            raise RuntimeError("the ACS simulator is already started")
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
+        self.port = self._http.bind()
         self._board.endpoint = self.signer.issuer = self.endpoint
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name="acs-simulator", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not (self._server.started and self._loop is not None):
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the ACS simulator did not start on {self.endpoint}")
-            time.sleep(0.01)
+        self._http.start(timeout, ready=lambda: self._loop is not None)
         return self
 
     def stop(self) -> None:
         """Close the media sockets, cancel the tasks, stop uvicorn, join its thread."""
-        loop, thread = self._loop, self._thread
-        if loop is not None and thread is not None and thread.is_alive() and not loop.is_closed():
+        loop = self._loop
+        if loop is not None and self._http.running and not loop.is_closed():
             with contextlib.suppress(Exception):
                 asyncio.run_coroutine_threadsafe(self._board.aclose(), loop).result(timeout=5)
-        self._server.should_exit = True
-        if thread is not None:
-            thread.join(timeout=5)
-            if thread.is_alive():
-                self._server.force_exit = True
-                thread.join(timeout=2)
+        self._http.stop()
         if self._temp is not None:
             self._temp.cleanup()
             self._temp = None

@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from shared.mappings import deep_merge
+
 DEFAULT_PROMPTS_PATH = Path(__file__).with_name("prompts.yaml")
 FALLBACK_LANG = "en-US"
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -40,7 +42,7 @@ class Prompts:
     def load(cls, path: Path | None = None, *, overrides: Path | None = None) -> Prompts:
         data = _read(path or DEFAULT_PROMPTS_PATH)
         if overrides is not None:
-            data = _merge(data, _read(overrides))
+            data = deep_merge(data, _read(overrides))
         system = data.get("system")
         phrases = data.get("phrases")
         if not isinstance(system, dict) or not isinstance(phrases, dict):
@@ -78,13 +80,3 @@ def _read(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise PromptsError(f"prompts {path}: expected a mapping at the top level")
     return data
-
-
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
