@@ -55,7 +55,7 @@ from starlette.applications import Starlette
 from bench.common import Contention, flags_overrides, machine, percentile, simulator_of
 from local.acs_simulator import AcsSimulator, TimelineKind
 from local.acs_simulator.state import CallAudio
-from local.dev import LocalStack, free_port
+from local.dev import LocalStack, end_process, free_port
 from local.speech_stubs import EnergyVad, ScriptedStt, ToneTts, tone
 from media_host.app import MediaHost
 from media_host.playback import DEFAULT_LEAD_SEC, FRAME_MS
@@ -166,9 +166,9 @@ def rss_mib(pid: int | str = "self") -> float:
 
 def in_process_host(stack: LocalStack) -> MediaHost:
     """The stack's media host object (LocalStack serves it without keeping a reference)."""
-    for server, thread in stack._servers:
-        if thread.name == "media-host":
-            app = server.config.app
+    for server in stack._servers:
+        if server.name == "media-host":
+            app = server.server.config.app
             assert isinstance(app, Starlette)
             host = app.state.host
             assert isinstance(host, MediaHost)
@@ -227,12 +227,7 @@ def media_process(
                     raise RuntimeError(f"the media host started {len(answered)} of {workers} workers")
             yield child
         finally:
-            child.terminate()
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+            end_process(child, timeout=10)
 
 
 def media_pids(pid: int) -> list[int]:

@@ -235,12 +235,7 @@ class LocalStack:
         self._servers.clear()
         if self._media_workers is not None:
             workers, self._media_workers = self._media_workers, None
-            workers.terminate()
-            try:
-                workers.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                workers.kill()
-                workers.wait()
+            end_process(workers, timeout=15)
         if self.simulator is not None:
             self.simulator.stop()
         if self._softphone_store is not None:
@@ -287,3 +282,13 @@ class LocalStack:
             print("\nstopping...", flush=True)
         finally:
             self.stop()
+
+
+def end_process(child: subprocess.Popen[bytes], *, timeout: float) -> None:
+    """SIGTERM (a graceful stop), then SIGKILL if the child is still there after `timeout`."""
+    child.terminate()
+    try:
+        child.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()

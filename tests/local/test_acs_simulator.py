@@ -6,7 +6,6 @@ import asyncio
 import base64
 import json
 import socket
-import threading
 import time
 import wave
 from array import array
@@ -18,7 +17,6 @@ from typing import Any, cast
 import httpx
 import jwt
 import pytest
-import uvicorn
 from azure.communication.callautomation import (
     AudioFormat,
     CallAutomationClient,
@@ -41,6 +39,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from local.acs_simulator import INCOMING_CALL, AcsSimulator, CallState, TimelineKind
+from local.threaded_server import ThreadedServer
 from media_host.protocol import (
     AudioData,
     AudioMetadata,
@@ -93,8 +92,8 @@ class Receiver:
                 WebSocketRoute("/ws", self.media),
             ]
         )
-        config = uvicorn.Config(app, ws="websockets-sansio", lifespan="off", log_level="warning")
-        self.server, self.port = uvicorn.Server(config), 0
+        self.server = ThreadedServer(app, name="receiver", ws="websockets-sansio", lifespan="off")
+        self.port = 0
 
     url = property(lambda self: f"http://127.0.0.1:{self.port}")
     ws_url = property(lambda self: f"ws://127.0.0.1:{self.port}/ws")
@@ -154,19 +153,12 @@ class Receiver:
         return [audio_data(pcm[i : i + size]) for i in range(0, len(pcm), size)]
 
     def __enter__(self) -> Receiver:
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.01)
+        self.server.start()
+        self.port = self.server.port
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=5)
+        self.server.stop()
 
 
 @pytest.fixture

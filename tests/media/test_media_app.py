@@ -7,19 +7,17 @@ import asyncio
 import base64
 import json
 import random
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from uuid import uuid4
 
 import pytest
-import uvicorn
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from local.dev import free_port
 from local.speech_stubs import EnergyVad, ScriptedStt, ToneTts, silence, tone
+from local.threaded_server import ThreadedServer
 from media_host.app import CLOSE_FINISHED, CLOSE_NOT_FOUND, CLOSE_UNAUTHORIZED, create_media_app
 from media_host.protocol import encode_audio_data, encode_audio_metadata
 from shared.calls.routing import with_new_secrets
@@ -43,23 +41,15 @@ class Stack:
             return engines
 
         self.app = create_media_app(engines=factory, holder=ServicesHolder(self.settings))
-        self.port = free_port()
-        self.server = uvicorn.Server(
-            uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.server = ThreadedServer(self.app, name="media host", lifespan="on")
+        self.port = self.server.bind()
 
     def __enter__(self) -> Stack:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        self.server.start()
         return self
 
     def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
+        self.server.stop(timeout=10)
 
     def url(self, call: Call, token: str | None = None) -> str:
         return f"ws://127.0.0.1:{self.port}/ws/{call.call_id}?token={token or call.secrets.media}"

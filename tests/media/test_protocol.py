@@ -286,9 +286,28 @@ def _b64_variants(rng: random.Random) -> list[str]:
     return variants
 
 
+def _compare_paths(
+    messages: list[object],
+    fast_path: Callable[[object], object | None],
+    general_path: Callable[[str], object],
+    parse: Callable[[str], object],
+) -> int:
+    """Each message through the fast path (when it takes it) and the general path: same outcome,
+    and `parse` gives it too. Returns how many messages the fast path took."""
+    taken = 0
+    for message in messages:
+        text = json.dumps(message)
+        fast = fast_path(protocol._fast_json(text))
+        general = general_path(text)
+        if fast is not None:
+            taken += 1
+            assert fast == general, text
+        assert _same(_outcome(parse, text), general), text
+    return taken
+
+
 def test_fast_inbound_audio_parses_exactly_what_the_general_path_parses() -> None:
     rng = random.Random(7)
-    fast_taken = 0
     bodies: list[dict[str, object]] = []
     for data in _b64_variants(rng):
         bodies.append({"timestamp": "t", "participantRawID": "4:+1", "data": data, "silent": False})
@@ -311,20 +330,12 @@ def test_fast_inbound_audio_parses_exactly_what_the_general_path_parses() -> Non
         {"kind": "DtmfData", "dtmfData": {"data": "1"}},
         ["AudioData"],
     ]
-    for message in messages:
-        text = json.dumps(message)
-        fast = protocol._fast_inbound_audio(protocol._fast_json(text))
-        general = _general_inbound(text)
-        if fast is not None:
-            fast_taken += 1
-            assert fast == general, text
-        assert _same(_outcome(parse_inbound, text), general), text
+    fast_taken = _compare_paths(messages, protocol._fast_inbound_audio, _general_inbound, parse_inbound)
     assert fast_taken > 50  # the comparison covered the fast path, not only its refusals
 
 
 def test_fast_outbound_audio_parses_exactly_what_the_general_path_parses() -> None:
     rng = random.Random(11)
-    fast_taken = 0
     messages: list[object] = []
     for data in _b64_variants(rng):
         messages.append({"Kind": "AudioData", "AudioData": {"Data": data}, "StopAudio": None})
@@ -340,14 +351,7 @@ def test_fast_outbound_audio_parses_exactly_what_the_general_path_parses() -> No
         {"kind": "AudioData", "AudioData": {"Data": B64}},
         {"Kind": "StopAudio", "AudioData": None, "StopAudio": {}},
     ]
-    for message in messages:
-        text = json.dumps(message)
-        fast = protocol._fast_outbound_audio(protocol._fast_json(text))
-        general = _general_outbound(text)
-        if fast is not None:
-            fast_taken += 1
-            assert fast == general, text
-        assert _same(_outcome(parse_outbound, text), general), text
+    fast_taken = _compare_paths(messages, protocol._fast_outbound_audio, _general_outbound, parse_outbound)
     assert fast_taken > 50
 
 

@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pytest
-import uvicorn
 
 from blueprints.api import create_api
+from local.threaded_server import ThreadedServer
 from shared.models import Call
 from shared.report.access import REPORT_PATH, relative_report_link
 from shared.settings import Settings
@@ -49,23 +46,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         env.setenv("LOCAL_SETTINGS_PATH", str(data / "absent-local.settings.json"))
         settings = report_settings(data)
     calls = asyncio.run(seed(settings))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_api(settings), log_level="warning", lifespan="on")
-    runner = uvicorn.Server(config)
-    thread = threading.Thread(target=runner.run, kwargs={"sockets": [sock]}, name="report-app", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not runner.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the app did not start"
-        time.sleep(0.02)
+    server = ThreadedServer(create_api(settings), name="report app", lifespan="on")
+    server.start(timeout=20)
     try:
-        yield Server(f"http://127.0.0.1:{port}", settings, calls)
+        yield Server(f"http://127.0.0.1:{server.port}", settings, calls)
     finally:
-        runner.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+        server.stop(timeout=10)
 
 
 @pytest.fixture(scope="module")

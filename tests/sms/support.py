@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import base64
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from local.dev import free_port
+from local.threaded_server import ThreadedServer
 
 SID = "AC0123456789abcdef0123456789abcdef"
 TOKEN = "twilio-test-token"
@@ -50,17 +47,10 @@ def fake_twilio() -> Iterator[FakeTwilio]:
     app = Starlette(
         routes=[Route("/2010-04-01/Accounts/{sid}/Messages.json", fake.messages, methods=["POST"])]
     )
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "fake Twilio did not start"
-        time.sleep(0.01)
-    fake.url = f"http://127.0.0.1:{port}"
+    server = ThreadedServer(app, name="fake Twilio")
+    server.start()
+    fake.url = f"http://127.0.0.1:{server.port}"
     try:
         yield fake
     finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+        server.stop()
