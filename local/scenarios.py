@@ -34,6 +34,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 from uuid import UUID
@@ -139,6 +140,7 @@ class ScenarioResult:
     checks: list[Check] = field(default_factory=list)
     turns: list[dict[str, float | None]] = field(default_factory=list)
     transcript: list[str] = field(default_factory=list)
+    printed: set[tuple[datetime, str, str]] = field(default_factory=set, repr=False)
     error: str | None = None
     seconds: float = 0.0
 
@@ -198,7 +200,7 @@ class ScenarioRunner:
                         await self._finish_call(call)
                         follower.cancel()
                         call, connection = await self._start(scenario)
-                        result.call_id, result.transcript = str(call.call_id), []
+                        result.call_id = str(call.call_id)  # its messages start with the first call's
                         follower = asyncio.create_task(self._follow(call, result))
                     await self._play(scenario.lang, part, connection, str(call.call_id))
                 final = await self._finish(scenario, call, connection)
@@ -368,7 +370,11 @@ class ScenarioRunner:
             await asyncio.sleep(0.3)
 
     async def _print_new(self, call: Call, result: ScenarioResult) -> None:
-        for message in call.messages[len(result.transcript) :]:
+        for message in call.messages:
+            key = (message.created_at, message.persona.value, message.content)
+            if key in result.printed:  # printed already (or carried over from the first call)
+                continue
+            result.printed.add(key)
             who = "caller" if message.persona is Persona.HUMAN else "bot"
             tools = ", ".join(t.name for t in message.tool_calls)
             line = f"{who:>6}> {message.content}" + (f"   [{tools}]" if tools else "")

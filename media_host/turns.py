@@ -128,7 +128,7 @@ class TurnDetector:
     _utterance_frames: int = 0
     _last_speech_at: float = 0.0
     _pending_has_speech: bool = False
-    _onset_run: int = 0  # windows just under the threshold since the last one over or under onset
+    _onset_run: int = 0  # consecutive windows just now between the onset threshold and the threshold
     _onset_credit: int = 0  # 1 when the current speech run began right after such a window
     echo_path: EchoPath = field(default_factory=EchoPath)
 
