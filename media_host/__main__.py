@@ -3,20 +3,38 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from pathlib import Path
 
-from media_host.serving import serve_media
+from media_host.serving import engines_factory, serve_media
+from shared.settings import SettingsError, load_settings
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m media_host", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (0.0.0.0 in a container)")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--workers", type=int, default=None, help="processes (default: MEDIA__WORKERS, 1)")
+    parser.add_argument(
+        "--workers", type=_positive, default=None, help="processes (default: MEDIA__WORKERS, 1)"
+    )
     parser.add_argument("--overrides", type=Path, default=None, help="JSON file of settings overrides")
     parser.add_argument("--engines", default=None, help="module:function building the speech engines")
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args()
+    try:  # every worker loads the same settings and engines: check them once, here, readably
+        load_settings(**(json.loads(args.overrides.read_text()) if args.overrides else {}))
+        engines_factory(args.engines)
+    except (SettingsError, ValueError, OSError, ImportError) as exc:
+        print(f"python -m media_host: {exc}", file=sys.stderr)
+        return 2
     serve_media(
         host=args.host,
         port=args.port,

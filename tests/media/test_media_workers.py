@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -82,3 +83,27 @@ async def test_two_workers_share_the_port_and_each_serves_the_media_app(workers:
             with pytest.raises(ConnectionClosed) as closed:
                 await socket.recv()
         assert closed.value.rcvd is not None and closed.value.rcvd.code == CLOSE_NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    ("arguments", "env", "said"),
+    [
+        (["--workers", "0"], {}, "--workers: must be at least 1"),
+        (["--engines", "no_such_module:engines"], {}, "No module named 'no_such_module'"),
+        ([], {"MEDIA__WORKERS": "0"}, "MEDIA__WORKERS"),
+    ],
+)
+def test_the_command_refuses_bad_input_with_a_message(
+    arguments: list[str], env: dict[str, str], said: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "media_host", "--port", "0", *arguments],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert said in done.stderr
+    assert "Traceback" not in done.stderr
