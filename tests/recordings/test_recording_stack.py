@@ -58,9 +58,9 @@ async def test_a_recorded_call_ends_with_the_url_of_its_wav(stack: LocalStack, s
         return call if ok else None
 
     call = await eventually(recording, "the connected call to be recorded")
-    await asyncio.to_thread(
-        stack.simulator.wait_for_bot_audio, call.connection.call_connection_id or "", 6400, 10
-    )
+    connection = call.connection.call_connection_id or ""
+    heard_before = len(stack.simulator.bot_audio(connection))  # the recording starts from here
+    await asyncio.to_thread(stack.simulator.wait_for_bot_audio, connection, heard_before + 6400, 10)
     await services.telephony.hang_up(call)
 
     async def stored() -> Call | None:
