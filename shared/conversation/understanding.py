@@ -219,10 +219,10 @@ def extract_email(text: str) -> str | None:
     return _swallowed_at(text)
 
 
-# Speech recognition sometimes drops the spoken "at" ("john.smith.example.com"): with a mail domain
-# everyone knows, the address is still unambiguous.
+# Speech recognition sometimes drops the spoken "at" ("john.smith.example.com") or glues it to the
+# domain ("mary.jonesatexample.com"): with a mail domain everyone knows, the address is still clear.
 _KNOWN_MAIL_DOMAIN: Final = re.compile(
-    r"\b([a-z0-9][a-z0-9._-]*?)\.((?:example|gmail|outlook|hotmail|yahoo|icloud|orange|free|laposte|sfr|"
+    r"\b([a-z0-9][a-z0-9._-]*?)(?:\.|at)((?:example|gmail|outlook|hotmail|yahoo|icloud|orange|free|laposte|sfr|"
     r"wanadoo|contoso)\.(?:com|fr|net|org))\b",
     re.IGNORECASE,
 )

@@ -8,9 +8,11 @@ Short windows: Whisper's encoder is trained on 30 s windows, and faster-whisper 
 to 30 s, so a 2 s phone answer costs as much encoder time as 30 s of speech (~300-400 ms on 2 cores,
 most of the decode). CTranslate2 encodes shorter inputs, so an utterance that fits in one of
 `windows_sec` (default 10 s, with at least 1 s of silence after it so the model sees the speech end)
-is greedily decoded on that window instead: ~3x faster here, same transcripts on most utterances
-(see docs/performance.md). Longer audio, sampling fallbacks and beam search take faster-whisper's
-own 30 s path.
+is decoded on that window instead, with a small beam (`window_beam_size`, 3): greedy decoding on a
+short window drops words the 30 s path keeps ("smith at example" heard "smithed example" in 5 of 8
+frame alignments), the beam restores them for ~20 ms. ~2.5x faster here (see docs/performance.md).
+Longer audio and sampling fallbacks take faster-whisper's own 30 s path, and so does a short-window
+decode that loops (the same sentence twice in a row).
 """
 
 from __future__ import annotations
@@ -58,9 +60,9 @@ _TAIL_SEC = 1.0  # silence after the speech within a short window
 
 
 def _decode_window(
-    model: Any, samples: np.ndarray[Any, np.dtype[np.float32]], language: str, window: float
+    model: Any, samples: np.ndarray[Any, np.dtype[np.float32]], language: str, window: float, beam_size: int
 ) -> str | None:
-    """Greedy decode of `samples` padded with silence to `window` seconds (no timestamps); None
+    """Decode of `samples` padded with silence to `window` seconds (no timestamps); None
     when the model looped, for the caller to decode on the full window instead."""
     frames = round(window * SAMPLE_RATE / model.feature_extractor.hop_length)
     padded = np.zeros(round(window * SAMPLE_RATE), dtype=np.float32)
@@ -73,7 +75,7 @@ def _decode_window(
     result = model.model.generate(
         encoded,
         [[*tokenizer.sot_sequence, tokenizer.no_timestamps]],
-        beam_size=1,
+        beam_size=beam_size,
         max_length=_max_tokens(samples.size / SAMPLE_RATE),
         suppress_blank=True,
         suppress_tokens=[-1],
@@ -108,9 +110,10 @@ class WhisperStt:
         temperature: float | Sequence[float] = 0.0,
         max_concurrent: int | None = None,
         windows_sec: Sequence[float] = (10.0,),
+        window_beam_size: int = 3,
     ) -> None:
-        if cpu_threads < 1 or beam_size < 1:
-            raise ValueError("cpu_threads and beam_size must be at least 1")
+        if cpu_threads < 1 or beam_size < 1 or window_beam_size < 1:
+            raise ValueError("cpu_threads, beam_size and window_beam_size must be at least 1")
         self._models = {
             (ANY_LANGUAGE if family == ANY_LANGUAGE else language_family(family)): str(location)
             for family, location in models.items()
@@ -124,6 +127,7 @@ class WhisperStt:
         if any(not _TAIL_SEC < window < 30.0 for window in windows_sec):
             raise ValueError(f"each short window must be over {_TAIL_SEC} s and under 30 s")
         self._windows = sorted(windows_sec)
+        self._window_beam_size = window_beam_size
         self._loaded: dict[str, Any] = {}  # model location -> WhisperModel, shared across families
         self._load_lock = threading.Lock()
 
@@ -184,8 +188,8 @@ class WhisperStt:
             raise SpeechError(f"cannot load the whisper model {location!r}: {exc}") from exc
 
     def _window(self, seconds: float) -> float | None:
-        """The short window for an utterance of `seconds`, if greedy decoding on one applies."""
-        if self._beam_size != 1 or self._temperature not in (0, 0.0, [0.0], [0]):
+        """The short window for an utterance of `seconds`, if one applies (not with sampling fallbacks)."""
+        if self._temperature not in (0, 0.0, [0.0], [0]):
             return None
         return next((window for window in self._windows if seconds + _TAIL_SEC <= window), None)
 
@@ -194,7 +198,7 @@ class WhisperStt:
         language = family if model.model.is_multilingual else "en"
         window = self._window(samples.size / SAMPLE_RATE)
         if window is not None:
-            text = _decode_window(model, samples, language, window)
+            text = _decode_window(model, samples, language, window, self._window_beam_size)
             if text is not None:
                 return text
         segments, _info = model.transcribe(

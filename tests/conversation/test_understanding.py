@@ -107,6 +107,9 @@ VARIED_PHRASINGS: list[tuple[str, str | None, str, str]] = [
     ("email", None, "It's John.Smith@Example.COM.", "John.Smith@example.com"),
     ("email", None, "my email is john dot smith at gmail dot com, j o h n", "john.smith@gmail.com"),
     ("email", None, "it's jsmith at gmail dot com", "jsmith@gmail.com"),
+    # a recogniser glued the spoken "at" to a well-known domain
+    ("email", None, "My email address is mary.jonesatexample.com.", "mary.jones@example.com"),
+    ("email", None, "pat.example.com", "pat@example.com"),
     ("email", None, "marie.curie arobase gmail.com", "marie.curie@gmail.com"),
     ("email", None, "c'est jean-pierre point martin arobase free point fr", "jean-pierre.martin@free.fr"),
     ("email", None, "jean at free dot fr. Thanks.", "jean@free.fr"),
