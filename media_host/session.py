@@ -26,6 +26,7 @@ from media_host.turns import (
     TurnConfig,
     TurnDetector,
     TurnEnded,
+    TurnEvent,
     complete_sentence,
 )
 from shared import metrics
@@ -214,26 +215,30 @@ class CallSession:
             bot_speaking=self.playback.playing,
             now=now,
         )
-        if self._sentence_complete():
-            ended = self._turns.end_now()
-            events.extend([ended] if ended else [])
         for event in events:
-            self._last_activity = now
-            if isinstance(event, SpeechStarted):
-                self._silence_prompts = 0
-                if event.barge_in:
-                    await self._barge_in()
-            elif isinstance(event, Pause):
-                if self._pause is not None:
-                    self._pause[1].cancel()  # the caller went on: that transcript is stale
-                self._pause = (event.number, asyncio.create_task(self._transcribe(event.pcm)))
-            elif isinstance(event, Segment):
+            await self._on_turn_event(event, now)
+        if self._sentence_complete():  # after this frame's events: its segment is counted
+            ended = self._turns.end_now()
+            if ended is not None:
+                await self._on_turn_event(ended, now)
+
+    async def _on_turn_event(self, event: TurnEvent, now: float) -> None:
+        self._last_activity = now
+        if isinstance(event, SpeechStarted):
+            self._silence_prompts = 0
+            if event.barge_in:
+                await self._barge_in()
+        elif isinstance(event, Pause):
+            if self._pause is not None:
+                self._pause[1].cancel()  # the caller went on: that transcript is stale
+            self._pause = (event.number, asyncio.create_task(self._transcribe(event.pcm)))
+        elif isinstance(event, Segment):
+            self._segments.append(self._transcription(event.pcm, event.pause))
+        elif isinstance(event, TurnEnded):
+            if event.pcm:
                 self._segments.append(self._transcription(event.pcm, event.pause))
-            elif isinstance(event, TurnEnded):
-                if event.pcm:
-                    self._segments.append(self._transcription(event.pcm, event.pause))
-                segments, self._segments = self._segments, []
-                await self._start_turn(segments, event.speech_end_at)
+            segments, self._segments = self._segments, []
+            await self._start_turn(segments, event.speech_end_at)
 
     def _transcription(self, pcm: bytes, pause: int | None) -> asyncio.Task[str]:
         """The transcript of a cut segment: the one started at the pause, when that was the same speech."""
