@@ -14,22 +14,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from bench.common import (
     FRAME_BYTES,
     Contention,
     cell,
-    flags_overrides,
     leading_silence_ms,
-    llm_overrides,
     machine,
-    merge,
     ring,
-    scripted_llm,
+    scripted_llm_stack,
     simulator_of,
     summary,
     synthesize,
@@ -37,7 +32,7 @@ from bench.common import (
     wait_event,
 )
 from local.acs_simulator import TimelineKind
-from local.dev import LocalStack, free_port
+from local.dev import LocalStack
 from media_host.turns import SpeechStarted, TurnConfig, TurnDetector
 from shared.speech.audio import level_dbfs
 from shared.speech.base import SAMPLE_RATE, VAD_FRAME_BYTES, VAD_FRAME_SAMPLES
@@ -173,20 +168,7 @@ def main() -> int:
     ]
     started = time.monotonic()
     contention = Contention()
-    with (
-        tempfile.TemporaryDirectory() as data,
-        scripted_llm(LONG_ANSWER) as llm,
-        LocalStack(
-            api_port=free_port(),
-            media_port=free_port(),
-            data_dir=Path(data),
-            speed=1.0,
-            overrides=merge(
-                llm_overrides(llm),
-                flags_overrides(Path(data), phone_silence_timeout_sec=0, vad_cutoff_timeout_ms=CUTOFF_MS),
-            ),
-        ) as stack,
-    ):
+    with scripted_llm_stack(LONG_ANSWER, vad_cutoff_timeout_ms=CUTOFF_MS) as stack:
         results = run_call(stack, trigger, clips, args.into_answer)
     wall = time.monotonic() - started
     others = contention.others_cores()

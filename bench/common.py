@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import platform
+import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from local.acs_simulator import AcsSimulator, TimelineEvent, TimelineKind
-from local.dev import LocalStack
+from local.dev import LocalStack, free_port
 from local.llm_script import ScriptedLlm
 from local.llm_server import ScriptedLlmServer
 from shared.composition import build_services
+from shared.mappings import deep_merge
 from shared.models import Call
 from shared.speech.audio import frames, rms_dbfs
 from shared.speech.base import SAMPLE_RATE, SAMPLE_WIDTH
@@ -193,14 +196,27 @@ def llm_overrides(server: ScriptedLlmServer) -> dict[str, Any]:
 
 
 def merge(*parts: Mapping[str, Any]) -> dict[str, Any]:
-    merged: dict[str, Any] = {}
-    for part in parts:
-        for key, value in part.items():
-            if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-                merged[key] = merge(merged[key], value)
-            else:
-                merged[key] = value
-    return merged
+    return functools.reduce(deep_merge, parts, {})
+
+
+@contextlib.contextmanager
+def scripted_llm_stack(answer: str, **flags: object) -> Iterator[LocalStack]:
+    """The local stack at real time with the real local engines and a zero-delay scripted LLM that
+    answers `answer` to every turn; `flags` are feature flags (the silence prompts are off)."""
+    with (
+        tempfile.TemporaryDirectory() as data,
+        scripted_llm(answer) as llm,
+        LocalStack(
+            api_port=free_port(),
+            media_port=free_port(),
+            data_dir=Path(data),
+            speed=1.0,
+            overrides=merge(
+                llm_overrides(llm), flags_overrides(Path(data), **{"phone_silence_timeout_sec": 0, **flags})
+            ),
+        ) as stack,
+    ):
+        yield stack
 
 
 # The phone side.

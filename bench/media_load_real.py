@@ -17,22 +17,17 @@ import argparse
 import json
 import random
 import statistics
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 from bench.common import (
     Contention,
     events,
-    flags_overrides,
-    llm_overrides,
     machine,
-    merge,
     process_cpu_seconds,
     ring,
-    scripted_llm,
+    scripted_llm_stack,
     simulator_of,
     stored_call,
     summary,
@@ -43,7 +38,7 @@ from bench.common import (
 )
 from bench.voice_latency import ANSWER, BREAKDOWN, SENTENCES
 from local.acs_simulator import TimelineKind
-from local.dev import LocalStack, free_port
+from local.dev import LocalStack
 
 TARGET_P95_MS = 1500.0
 
@@ -128,17 +123,7 @@ def main() -> int:
         trim_trailing_silence(clip) for clip in synthesize(["Hello, can you hear me?", *SENTENCES])
     ]
     levels: list[dict[str, Any]] = []
-    with (
-        tempfile.TemporaryDirectory() as data,
-        scripted_llm(ANSWER) as llm,
-        LocalStack(
-            api_port=free_port(),
-            media_port=free_port(),
-            data_dir=Path(data),
-            speed=1.0,
-            overrides=merge(llm_overrides(llm), flags_overrides(Path(data), phone_silence_timeout_sec=0)),
-        ) as stack,
-    ):
+    with scripted_llm_stack(ANSWER) as stack:
         one_call(stack, "+33655709999", [warmup], seed=0)  # loads the models: not measured
         for calls in range(1, args.max_calls + 1):
             level = run_level(stack, calls, clips, args.turns)

@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from bench.common import (
@@ -26,12 +24,9 @@ from bench.common import (
     cell,
     duration_ms,
     events,
-    flags_overrides,
-    llm_overrides,
     machine,
-    merge,
     ring,
-    scripted_llm,
+    scripted_llm_stack,
     simulator_of,
     summary,
     synthesize,
@@ -42,7 +37,7 @@ from bench.common import (
     wait_stored_turns,
 )
 from local.acs_simulator import TimelineKind
-from local.dev import LocalStack, free_port
+from local.dev import LocalStack
 from shared.models import TurnLatency
 
 CALLER = "+33655500001"
@@ -112,17 +107,7 @@ def main() -> int:
     clips = [trim_trailing_silence(clip) for clip in raw]
     started = time.monotonic()
     contention = Contention()
-    with (
-        tempfile.TemporaryDirectory() as data,
-        scripted_llm(ANSWER) as llm,
-        LocalStack(
-            api_port=free_port(),
-            media_port=free_port(),
-            data_dir=Path(data),
-            speed=1.0,
-            overrides=merge(llm_overrides(llm), flags_overrides(Path(data), phone_silence_timeout_sec=0)),
-        ) as stack,
-    ):
+    with scripted_llm_stack(ANSWER) as stack:
         latencies = run_call(stack, clips)
         call = wait_stored_turns(stack, CALLER, len(clips))
     wall = time.monotonic() - started

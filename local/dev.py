@@ -19,7 +19,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 from starlette.applications import Starlette
@@ -29,7 +28,7 @@ from blueprints import runtime
 from local.acs_simulator import AcsSimulator
 from local.functions_host import EVENT_GRID_PATH, FunctionsHost
 from local.post_call import LocalPostCall, run_post_call_worker
-from local.threaded_server import ThreadedServer
+from local.threaded_server import Background, ThreadedServer
 from media_host.app import create_media_app
 from shared.composition import Services, ServicesHolder, build_speech, build_store
 from shared.mappings import deep_merge
@@ -55,7 +54,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 @dataclass
-class LocalStack:
+class LocalStack(Background):
     """The simulator + the function app on loopback, wired to each other."""
 
     api_port: int = 7071
@@ -242,14 +241,6 @@ class LocalStack:
             store, self._softphone_store = self._softphone_store, None
             with contextlib.suppress(Exception):
                 asyncio.run(store.close())
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def describe(self) -> list[str]:
         assert self.simulator is not None and self.settings is not None

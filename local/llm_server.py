@@ -51,7 +51,6 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 from starlette.applications import Starlette
@@ -60,7 +59,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from local.llm_script import Completion, ErrorSpec, Reply, ScriptedLlm, ToolCall, last_user_text, make_error
-from local.threaded_server import ThreadedServer
+from local.threaded_server import Background, ThreadedServer
 
 __all__ = ["RecordedRequest", "Reply", "ScriptedLlm", "ScriptedLlmServer", "ToolCall", "build_app", "main"]
 
@@ -230,7 +229,7 @@ def build_app(
     return Starlette(routes=[Route(path, handler.handle, methods=["POST"]) for path in paths])
 
 
-class ScriptedLlmServer:
+class ScriptedLlmServer(Background):
     """The app under uvicorn in a background thread on loopback; a sync and async context manager."""
 
     def __init__(
@@ -276,22 +275,6 @@ class ScriptedLlmServer:
         """Release hanging requests, then stop uvicorn and join its thread."""
         self._stopping.set()
         self._http.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> Self:
-        return await asyncio.to_thread(self.start)
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await asyncio.to_thread(self.stop)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,11 +4,14 @@ process, as separate processes would."""
 
 from __future__ import annotations
 
+import abc
+import asyncio
 import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 import uvicorn
 
@@ -72,3 +75,30 @@ class ThreadedServer:
             if self._thread.is_alive():
                 self.server.force_exit = True
                 self._thread.join(timeout=2)
+
+
+class Background(abc.ABC):
+    """A stand-in that runs in the background between `start()` and `stop()`, usable as a sync or an
+    async context manager (the async one starts and stops it in a worker thread)."""
+
+    @abc.abstractmethod
+    def start(self, timeout: float = 10.0) -> Self: ...
+
+    @abc.abstractmethod
+    def stop(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Self:
+        return await asyncio.to_thread(self.start)
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await asyncio.to_thread(self.stop)

@@ -22,7 +22,6 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Self, TypeVar
 
 from starlette.applications import Starlette
@@ -43,7 +42,7 @@ from local.acs_simulator.state import (
     TimelineKind,
 )
 from local.acs_simulator.switchboard import Switchboard
-from local.threaded_server import ThreadedServer
+from local.threaded_server import Background, ThreadedServer
 
 __all__ = ["AcsSimulator"]
 
@@ -52,7 +51,7 @@ _POLL_S = 0.005
 _CALL_TIMEOUT_S = 10.0
 
 
-class AcsSimulator:
+class AcsSimulator(Background):
     """A loopback ACS: REST for the SDKs, signed callbacks, Event Grid, the caller's phone, SMS."""
 
     def __init__(
@@ -150,22 +149,6 @@ class AcsSimulator:
         if self._temp is not None:
             self._temp.cleanup()
             self._temp = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> Self:
-        return await asyncio.to_thread(self.start)
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await asyncio.to_thread(self.stop)
 
     def _on_loop(self, action: Callable[[], _T]) -> _T:
         """Run `action` on the simulator's loop and return its result (directly when already there)."""
