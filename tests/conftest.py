@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 from shared.composition import Services, build_services
@@ -49,3 +50,11 @@ async def services(stack: LocalStack) -> AsyncIterator[Services]:
     built = build_services(stack.settings)
     yield built
     await built.aclose()
+
+
+@pytest.fixture
+async def api(stack: LocalStack) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the running `stack`'s function app, with its API key."""
+    headers = {"x-functions-key": stack.api_key}
+    async with httpx.AsyncClient(base_url=stack.api_url, headers=headers) as client:
+        yield client

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -16,13 +16,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from blueprints import runtime
-from local.dev import LocalStack, free_port
-from local.speech_stubs import EnergyVad, ScriptedStt, ToneTts
+from local.dev import LocalStack
 from shared.composition import Services
 from shared.jobs.base import MemoryJobQueue
 from shared.models import Call, CallState
-from shared.speech.base import SpeechEngines
-from tests.stack import eventually
+from tests.stack import eventually, local_stack
 
 T = TypeVar("T")
 CALLER = "+33612345678"
@@ -33,26 +31,10 @@ FAILING_AGENT = "+33688888888"
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     data = tmp_path_factory.mktemp("stack")
-    (data / "flags.yaml").write_text("recording_enabled: true\ncallback_timeout_hour: 3\n")
-    with LocalStack(
-        api_port=free_port(),
-        media_port=free_port(),
-        data_dir=data,
-        speed=0,
-        overrides={"flags": {"yaml_path": data / "flags.yaml"}},
-        speech=lambda _services: SpeechEngines(vad=EnergyVad(), stt=ScriptedStt(), tts=ToneTts()),
-    ) as running:
+    with local_stack(data, flags="recording_enabled: true\ncallback_timeout_hour: 3\n") as running:
         assert running.simulator is not None
         running.simulator.config.failing_transfer_targets.add(FAILING_AGENT)
         yield running
-
-
-@pytest.fixture
-async def api(stack: LocalStack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=stack.api_url, headers={"x-functions-key": stack.api_key}
-    ) as client:
-        yield client
 
 
 async def call_in_state(services: Services, call_id: UUID, state: CallState) -> Call:

@@ -15,12 +15,13 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from local.acs_simulator import TimelineKind
-from local.dev import LocalStack, free_port
+from local.dev import LocalStack
 from shared.composition import Services
 from shared.models import Call, CallState
 from shared.speech.models import piper_voice_path, tiny_en_dir
 from shared.speech.piper_tts import PiperTts
 from shared.speech.whisper_stt import WhisperStt
+from tests.stack import local_stack
 
 SILENCE_TIMEOUT_SEC = 6
 
@@ -28,16 +29,8 @@ SILENCE_TIMEOUT_SEC = 6
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     data = tmp_path_factory.mktemp("e2e")
-    (data / "flags.yaml").write_text(
-        f"phone_silence_timeout_sec: {SILENCE_TIMEOUT_SEC}\nrecognition_retry_max: 1\n"
-    )
-    with LocalStack(
-        api_port=free_port(),
-        media_port=free_port(),
-        data_dir=data,
-        speed=1.0,
-        overrides={"flags": {"yaml_path": data / "flags.yaml"}},
-    ) as running:
+    flags = f"phone_silence_timeout_sec: {SILENCE_TIMEOUT_SEC}\nrecognition_retry_max: 1\n"
+    with local_stack(data, flags=flags, speed=1.0, real_speech=True) as running:
         yield running
 
 

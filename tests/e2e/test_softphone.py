@@ -19,10 +19,11 @@ from tests.browser import CHROMIUM, CHROMIUM_ARGS, FAKE_MICROPHONE_ARGS, SCREENS
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from local.dev import LocalStack, free_port
+from local.dev import LocalStack
 from shared.speech.audio import write_wav
 from shared.speech.models import piper_voice_path
 from shared.speech.piper_tts import PiperTts
+from tests.stack import local_stack
 
 RATE = 16000
 WAIT_MS = 60_000
@@ -59,7 +60,7 @@ def caller_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     data = tmp_path_factory.mktemp("softphone")
-    with LocalStack(api_port=free_port(), media_port=free_port(), data_dir=data, speed=1.0) as running:
+    with local_stack(data, speed=1.0, real_speech=True) as running:
         yield running
 
 

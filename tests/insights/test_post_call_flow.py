@@ -5,7 +5,7 @@ writes the synthesis and next action and texts the caller a verifiable report li
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 from uuid import UUID
@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from blueprints import runtime
-from local.dev import LocalStack, free_port
+from local.dev import LocalStack
 from shared.composition import Services
 from shared.insights.activities import run_activity
 from shared.insights.links import verify_report_link
@@ -22,9 +22,8 @@ from shared.insights.orchestration import PostCallInput
 from shared.jobs.base import POST_CALL, Job, MemoryJobQueue
 from shared.models import Call, CallState, Message, MessageAction, Persona
 from shared.store.base import append_message
-from tests.media.support import stub_engines
 from tests.sms.test_sms_adapters import _sign
-from tests.stack import eventually
+from tests.stack import eventually, local_stack
 
 TWILIO_TOKEN = "stack-twilio-token"
 
@@ -32,26 +31,9 @@ TWILIO_TOKEN = "stack-twilio-token"
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     data = tmp_path_factory.mktemp("post-call")
-    with LocalStack(
-        api_port=free_port(),
-        media_port=free_port(),
-        data_dir=data,
-        speed=0,
-        speech=lambda _services: stub_engines([])[0],
-        overrides={
-            "flags": {"yaml_path": data / "flags.yaml"},
-            "sms": {"twilio": {"auth_token": TWILIO_TOKEN}},
-        },
-    ) as running:
+    overrides = {"flags": {"yaml_path": data / "flags.yaml"}, "sms": {"twilio": {"auth_token": TWILIO_TOKEN}}}
+    with local_stack(data, overrides=overrides) as running:
         yield running
-
-
-@pytest.fixture
-async def api(stack: LocalStack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=stack.api_url, headers={"x-functions-key": stack.api_key}
-    ) as client:
-        yield client
 
 
 async def _connected_call(api: httpx.AsyncClient, services: Services, phone: str) -> Call:

@@ -14,12 +14,10 @@ from uuid import UUID
 import httpx
 import pytest
 
-from local.dev import LocalStack, free_port
-from local.speech_stubs import EnergyVad, ScriptedStt, ToneTts
+from local.dev import LocalStack
 from shared.composition import Services
 from shared.models import Call, CallState
-from shared.speech.base import SpeechEngines
-from tests.stack import eventually
+from tests.stack import eventually, local_stack
 
 T = TypeVar("T")
 
@@ -27,15 +25,7 @@ T = TypeVar("T")
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     data = tmp_path_factory.mktemp("recording-stack")
-    (data / "flags.yaml").write_text("recording_enabled: true\n")
-    with LocalStack(
-        api_port=free_port(),
-        media_port=free_port(),
-        data_dir=data,
-        speed=0,
-        overrides={"flags": {"yaml_path": data / "flags.yaml"}},
-        speech=lambda _services: SpeechEngines(vad=EnergyVad(), stt=ScriptedStt(), tts=ToneTts()),
-    ) as running:
+    with local_stack(data, flags="recording_enabled: true\n") as running:
         yield running
 
 

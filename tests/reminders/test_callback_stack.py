@@ -12,13 +12,12 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from local.dev import LocalStack, free_port
+from local.dev import LocalStack
 from local.ncrontab import Schedule
-from local.speech_stubs import EnergyVad, ScriptedStt, ToneTts
 from shared.composition import Services
 from shared.models import CallState
 from shared.models.call import utc_now
-from shared.speech.base import SpeechEngines
+from tests.stack import local_stack
 
 from .conftest import ended_call, reminder
 
@@ -27,13 +26,7 @@ CALLER = "+33633333333"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    with LocalStack(
-        api_port=free_port(),
-        media_port=free_port(),
-        data_dir=tmp_path_factory.mktemp("callback-stack"),
-        speed=0,
-        speech=lambda _services: SpeechEngines(vad=EnergyVad(), stt=ScriptedStt(), tts=ToneTts()),
-    ) as running:
+    with local_stack(tmp_path_factory.mktemp("callback-stack")) as running:
         yield running
 
 
