@@ -250,8 +250,10 @@ class CallSession:
     def _sentence_complete(self) -> bool:
         """End the turn early: the caller has paused for `vad_sentence_end_timeout_ms` after saying
         everything that is transcribed already, and it ends as a complete sentence."""
+        if not self._turns.all_cut:  # most frames: the caller is silent, or still saying something
+            return False
         early_ms = self.conversation.ctx.flags.vad_sentence_end_timeout_ms
-        if not early_ms or not self._turns.all_cut or self._turns.silence_ms < early_ms:
+        if not early_ms or self._turns.silence_ms < early_ms:
             return False
         if not self._segments or not all(task.done() for task in self._segments):
             return False
