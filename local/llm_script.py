@@ -19,7 +19,9 @@ from typing import Any, Literal
 
 import yaml
 
-ReplyKind = Literal["text", "tool_calls", "error", "content_filter", "hang"]
+ReplyKind = Literal["text", "tool_calls", "error", "content_filter", "hang", "broken"]
+Breakage = Literal["truncated", "shape", "noise"]
+BREAKAGES: tuple[Breakage, ...] = ("truncated", "shape", "noise")
 
 # status -> (type, code, message) of the error body, shaped like the OpenAI API's.
 _ERROR_DEFAULTS: dict[int, tuple[str | None, str | None, str]] = {
@@ -147,6 +149,7 @@ class Reply:
     ttft_ms: float | None = None
     inter_token_ms: float | None = None
     finish_reason: str | None = None
+    breakage: Breakage | None = None
 
     def accepts(self, model: str, user_text: str) -> bool:
         if self.model is not None and self.model != model:
@@ -269,6 +272,20 @@ class ScriptedLlm:
         """Never answer; when streaming, `partial_text` is sent first and the stream then stalls."""
         return self.add(Reply("hang", partial_text, (), None, model, _regex(match), ttft_ms, inter_token_ms))
 
+    def add_broken(
+        self,
+        breakage: Breakage,
+        *,
+        partial_text: str = "",
+        model: str | None = None,
+        match: str | None = None,
+    ) -> Reply:
+        """Answer 200 and break the stream after `partial_text`: a JSON chunk cut short ("truncated"),
+        a chunk of the wrong shape ("shape") or bytes that are not JSON ("noise"), then the stream ends."""
+        if breakage not in BREAKAGES:
+            raise ValueError(f"unknown breakage {breakage!r}; expected one of {BREAKAGES}")
+        return self.add(Reply("broken", partial_text, model=model, match=_regex(match), breakage=breakage))
+
     def load_yaml(self, path: str | Path) -> int:
         """Append the replies of a YAML script file; returns how many were added."""
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
@@ -328,6 +345,7 @@ _REPLY_KEYS = frozenset(
         "ttft_ms",
         "inter_token_ms",
         "finish_reason",
+        "broken",
     }
 )
 
@@ -336,7 +354,7 @@ def _reply_from_mapping(item: object, index: int) -> Reply:
     if not isinstance(item, Mapping):
         raise ValueError(f"reply #{index}: expected a mapping, got {item!r}")
     unknown = set(item) - _REPLY_KEYS
-    kinds = [key for key in ("error", "content_filter", "hang", "tool_calls") if item.get(key)]
+    kinds = [key for key in ("error", "content_filter", "hang", "tool_calls", "broken") if item.get(key)]
     textless = bool(set(kinds) & {"error", "content_filter"}) and "text" in item
     if unknown or len(kinds) > 1 or textless or (not kinds and "text" not in item):
         raise ValueError(
@@ -355,6 +373,8 @@ def _reply_from_mapping(item: object, index: int) -> Reply:
     if kind == "content_filter":
         spec = item["content_filter"] if isinstance(item["content_filter"], Mapping) else {}
         return scratch.add_content_filter(**_only(spec, "category", "severity", "message"), **common)
+    if kind == "broken":
+        return scratch.add_broken(item["broken"], partial_text=text, **common)
     if kind == "hang":
         return scratch.add_hang(partial_text=text, **common, **timing)
     if kind == "tool_calls":

@@ -34,6 +34,9 @@ YAML script (`--script FILE`, `ScriptedLlm.load_yaml`): a list of replies, or a 
     - content_filter: {category: violence, severity: high}   # Azure 400 code content_filter
     - hang: true                                 # never answers; when streaming, `text` is sent first
       text: "I was about to"                     # and the stream then stalls
+    - broken: truncated                          # 200, then a broken stream after `text`: a chunk cut
+      text: "Sure, let me"                       # short (truncated), of the wrong shape (shape) or
+                                                 # not JSON at all (noise); no [DONE]
 
 Run it: `python -m local.llm_server --script FILE --port N [--ttft-ms MS] [--inter-token-ms MS]`.
 In tests: `with ScriptedLlmServer() as server:` (or `async with`), `server.script.add_text(...)`, then
@@ -48,7 +51,7 @@ import json
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
@@ -173,6 +176,8 @@ class _Handler:
         if reply.kind == "hang" and not (streaming and reply.text):
             await self.hang(request)
             return _error_response(make_error(503, message="The scripted server stopped while hanging."))
+        if reply.breakage is not None and not streaming:
+            return Response('{"id": "chatcmpl-broken", "choices": [{"mess', media_type="application/json")
         if streaming:
             events = self.stream(completion)
             return StreamingResponse(
@@ -201,10 +206,20 @@ class _Handler:
         if completion.reply.kind == "hang":
             await self.hang(None)  # the client's disconnect cancels this stream
             return
+        if completion.reply.breakage is not None:
+            yield _BROKEN[completion.reply.breakage](completion)
+            return
         yield _sse(completion.chunk({}, completion.finish_reason))
         if completion.include_usage:
             yield _sse(completion.chunk(None))
         yield _sse("[DONE]")
+
+
+_BROKEN: dict[str, Callable[[Completion], str]] = {
+    "truncated": lambda c: _sse(c.chunk({"content": "and then"}))[:-12] + "\n\n",
+    "shape": lambda c: _sse({"id": c.id, "object": "chat.completion.chunk", "choices": "none", "delta": 7}),
+    "noise": lambda _c: "data: \x07@@ \u00ff{[}\n\ndata: garbage]]\n\n",
+}
 
 
 def build_app(

@@ -12,6 +12,7 @@ from shared.cache.base import Cache
 from shared.flags.base import FlagSource
 from shared.jobs.base import JobQueue, MemoryJobQueue
 from shared.llm.client import OpenAiChatModel, build_chat_models
+from shared.llm.fallback import FallbackChatModel
 from shared.prompts import Prompts
 from shared.recordings.base import RecordingDownloader
 from shared.search.base import DocumentSearch, InMemorySearch, load_documents
@@ -53,7 +54,15 @@ class Services:
     recordings: RecordingDownloader
     callback_verifier: JwtVerifier
 
+    def __post_init__(self) -> None:
+        # the models in order behind one fallback, shared by every call and the insights: a model that
+        # failed is skipped for a cool-down by all of them
+        models = [self.llm_models[role] for role in ("fast", "slow") if role in self.llm_models]
+        self.chat: FallbackChatModel | None = FallbackChatModel(models) if models else None
+
     async def aclose(self) -> None:
+        if self.chat is not None:
+            await self.chat.aclose()
         closers = [
             ("store", self.store.close),
             ("cache", self.cache.close),

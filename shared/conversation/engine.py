@@ -13,6 +13,7 @@ from shared.conversation.context import CallContext, ConversationPorts
 from shared.conversation.form_agent import FormAgent
 from shared.conversation.llm_agent import AllModelsFailed, LlmAgent, TurnTiming
 from shared.conversation.tools import Speak
+from shared.llm.client import ModelFailure
 from shared.models import AgentKind, Call, Message, Persona
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class Conversation:
             try:
                 await self._llm.respond(self.ctx, speak, timing)
                 return
-            except AllModelsFailed as exc:
+            except (AllModelsFailed, ModelFailure) as exc:
                 log.warning(
                     "call %s: every LLM failed, the form agent takes over: %s", self.ctx.call.call_id, exc
                 )
@@ -84,5 +85,4 @@ async def open_conversation(services: Services, call: Call) -> Conversation:
     ctx = CallContext(
         call=call, ports=ports, flags=await services.flags.get(), settings=services.settings.conversation
     )
-    models = list(services.llm_models.values())
-    return Conversation(ctx, llm=LlmAgent(models) if models else None)
+    return Conversation(ctx, llm=LlmAgent(services.chat) if services.chat is not None else None)

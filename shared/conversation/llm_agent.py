@@ -2,8 +2,9 @@
 complete, run the tool calls, feed their results back, and stream again (bounded rounds).
 
 Timeouts and fallbacks come from the flags: past `answer_soft_timeout_sec` with nothing said, a
-"still working" phrase; past `answer_hard_timeout_sec` without a new token, or on a model failure,
-the next model is tried; when every model failed, `AllModelsFailed` lets the conversation hand the
+"still working" phrase; past `answer_hard_timeout_sec` without a new token, or on any model failure
+(a broken stream included), the next model is tried (`FallbackChatModel`, which also skips a model
+that failed recently); when every model failed, `AllModelsFailed` lets the conversation hand the
 call to the form-filling agent. A flag set to 0 disables that timeout.
 
 Cancellation (barge-in) is safe at any await: the assistant message stored for the turn holds only
@@ -32,6 +33,7 @@ from shared.llm.client import (
     TextDelta,
     ToolCallDelta,
 )
+from shared.llm.fallback import FallbackChatModel, NoModelAvailable, Served
 from shared.llm.history import DEFAULT_HISTORY_BUDGET_TOKENS, build_chat
 from shared.llm.sentences import SentenceSplitter, clean_for_speech
 from shared.models import Call, Message, Persona, ToolCall
@@ -69,10 +71,6 @@ class _Round:
         return " ".join(self.spoken)
 
 
-class _HardTimeout(Exception):
-    pass
-
-
 _END = object()
 
 
@@ -81,19 +79,20 @@ class LlmAgent:
 
     def __init__(
         self,
-        models: Sequence[ChatModel],
+        models: Sequence[ChatModel] | FallbackChatModel,
         *,
         history_budget_tokens: int = DEFAULT_HISTORY_BUDGET_TOKENS,
         max_rounds: int = MAX_TOOL_ROUNDS,
     ) -> None:
-        if not models:
+        """`models`: the process's FallbackChatModel (shared memory of failed models), or a list."""
+        if not isinstance(models, FallbackChatModel) and not models:
             raise ValueError("the LLM agent needs at least one model")
-        self._models = list(models)
+        self._chat = models if isinstance(models, FallbackChatModel) else FallbackChatModel(models)
         self._budget = history_budget_tokens
         self._max_rounds = max_rounds
 
-    def _model_order(self, ctx: CallContext) -> list[ChatModel]:
-        return list(reversed(self._models)) if ctx.flags.slow_llm_for_chat else list(self._models)
+    def _model_order(self, ctx: CallContext) -> FallbackChatModel:
+        return self._chat.reordered(reverse=ctx.flags.slow_llm_for_chat)
 
     async def respond(self, ctx: CallContext, speak: Speak, timing: TurnTiming | None = None) -> None:
         """Answer the caller's last message (already in `ctx.call.messages`)."""
@@ -108,9 +107,12 @@ class LlmAgent:
             heard.append(sentence)
 
         models = self._model_order(ctx)
+        skip: set[str] = set()  # models that gave an unusable answer this turn
         try:
             for _ in range(self._max_rounds):
-                result = await self._round_with_fallback(ctx, models, speak_and_track, filler, timing)
+                result = await self._round_with_fallback(
+                    ctx, models, skip, speak=speak_and_track, filler=filler, timing=timing
+                )
                 if not result.calls:
                     await self._store_text(ctx, heard)
                     return
@@ -130,44 +132,65 @@ class LlmAgent:
             raise
 
     async def _round_with_fallback(
-        self, ctx: CallContext, models: list[ChatModel], speak: Speak, filler: _Filler, timing: TurnTiming
+        self,
+        ctx: CallContext,
+        models: FallbackChatModel,
+        skip: set[str],
+        *,
+        speak: Speak,
+        filler: _Filler,
+        timing: TurnTiming,
     ) -> _Round:
-        while models:
-            model = models[0]
+        for _ in models.models:
             chat = build_chat(
                 ctx.ports.prompts.system_prompt(ctx.placeholders()),
                 ctx.call.messages,
                 budget_tokens=self._budget,
             )
-            result = _Round()
+            result, served = _Round(), Served()
             try:
-                await self._stream(ctx, model, chat, result=result, speak=speak, filler=filler, timing=timing)
+                await self._stream(
+                    ctx,
+                    models,
+                    chat,
+                    result=result,
+                    speak=speak,
+                    filler=filler,
+                    timing=timing,
+                    served=served,
+                    skip=skip,
+                )
                 if not result.calls and not result.spoken:
-                    raise ModelFailure(f"{model.name}: empty answer")
+                    raise ModelFailure(f"{served.model}: nothing to say")
                 return result
-            except (ModelFailure, _HardTimeout) as exc:
+            except NoModelAvailable as exc:
+                raise AllModelsFailed(str(exc)) from exc
+            except ModelFailure as exc:
                 if result.spoken:  # the caller already heard part of it: keep it, don't repeat
-                    log.warning("model %s failed mid-answer: %s", model.name, exc)
+                    log.warning("model %s failed mid-answer: %s", served.model, exc)
                     result.calls.clear()
                     return result
-                log.warning("model %s failed, trying the next one: %r", model.name, exc)
-                models.pop(0)
+                log.warning("model %s failed, trying the next one: %s", served.model, exc)
+                skip.add(served.model or "")
         raise AllModelsFailed("every configured model failed this turn")
 
     async def _stream(
         self,
         ctx: CallContext,
-        model: ChatModel,
+        models: FallbackChatModel,
         chat: list[dict[str, object]],
         *,
         result: _Round,
         speak: Speak,
         filler: _Filler,
         timing: TurnTiming,
+        served: Served,
+        skip: set[str],
     ) -> None:
         splitter = SentenceSplitter()
         hard = ctx.flags.answer_hard_timeout_sec or None
-        async with aclosing(_with_deadlines(model.stream(chat, tool_definitions()), filler, hard)) as events:
+        stream = models.open(chat, tool_definitions(), idle_timeout_sec=hard, skip=skip, served=served)
+        async with aclosing(_with_deadlines(stream, filler)) as events:
             async for event in events:
                 if timing.first_token is None:
                     timing.first_token = time.monotonic()
@@ -185,11 +208,11 @@ class LlmAgent:
             await _say(sentence, speak, result)
         for index, call in result.calls.items():
             if not call["name"]:
-                raise ModelFailure(f"{model.name}: tool call {index} without a name")
+                raise ModelFailure(f"{served.model}: tool call {index} without a name")
             try:
                 json.loads(call["arguments"] or "{}")
             except ValueError as exc:
-                raise ModelFailure(f"{model.name}: malformed arguments for {call['name']}: {exc}") from exc
+                raise ModelFailure(f"{served.model}: malformed arguments for {call['name']}: {exc}") from exc
             call["id"] = call["id"] or f"call_{uuid.uuid4().hex[:12]}"
 
     async def _run_tools(self, ctx: CallContext, result: _Round, heard: list[str], speak: Speak) -> None:
@@ -252,9 +275,10 @@ class _Filler:
 
 
 async def _with_deadlines(
-    events: AsyncIterator[ChatEvent], filler: _Filler, hard_sec: float | None
+    events: AsyncIterator[ChatEvent], filler: _Filler
 ) -> AsyncGenerator[ChatEvent, None]:
-    """Relay the model's events from a pump task, saying the filler and enforcing the hard timeout."""
+    """Relay the model's events from a pump task, saying the filler when the soft timeout passes (the
+    hard timeout is the fallback model's idle timeout: a silent model is a failed one)."""
     queue: asyncio.Queue[object] = asyncio.Queue()
 
     async def pump() -> None:
@@ -267,24 +291,17 @@ async def _with_deadlines(
             await queue.put(_END)
 
     task = asyncio.create_task(pump())
-    last_activity = time.monotonic()
     try:
         while True:
-            soft = filler.remaining()
-            hard = None if hard_sec is None else max(0.0, hard_sec - (time.monotonic() - last_activity))
-            wait = min((t for t in (soft, hard) if t is not None), default=None)
             try:
-                item = await asyncio.wait_for(queue.get(), wait)
+                item = await asyncio.wait_for(queue.get(), filler.remaining())
             except TimeoutError:
-                if soft is not None and (hard is None or soft <= hard):
-                    await filler.say()
-                    continue
-                raise _HardTimeout(f"no answer within {hard_sec} s") from None
+                await filler.say()
+                continue
             if item is _END:
                 return
             if isinstance(item, Exception):
                 raise item
-            last_activity = time.monotonic()
             yield item  # type: ignore[misc]  # the queue holds events, exceptions and the end mark
     finally:
         task.cancel()

@@ -76,7 +76,7 @@ async def synthesis(services: Services, payload: PostCallInput) -> dict[str, Any
         return {"status": "missing"}
     if call.synthesis is not None:
         return {"status": "kept"}
-    written = await llm_synthesis(services.llm_models, call)
+    written = await llm_synthesis(services.chat, call)
     source = "llm" if written else "rules"
     result = written or deterministic_synthesis(call)
 
@@ -94,7 +94,7 @@ async def next_action(services: Services, payload: PostCallInput) -> dict[str, A
         return {"status": "missing"}
     if call.next is not None:
         return {"status": "kept", "action": call.next.action.value}
-    written = await llm_next_action(services.llm_models, call)
+    written = await llm_next_action(services.chat, call)
     source = "llm" if written else "rules"
     result = written or deterministic_next_action(call)
 

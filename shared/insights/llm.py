@@ -1,7 +1,8 @@
 """Synthesis and next action written by a chat model, as JSON validated by pydantic.
 
-The slow model is asked first, then the fast one. An answer that is not a JSON object matching
-`Synthesis` / `NextAction`, or a model failure, moves to the next model; when none answers usefully
+The slow model is asked first, then the fast one, through the process's `FallbackChatModel` (a model
+that failed recently, in a call or here, is skipped). An answer that is not a JSON object matching
+`Synthesis` / `NextAction`, or any model failure, moves to the next model; when none answers usefully
 the caller falls back to the deterministic versions (`synthesis.py`).
 """
 
@@ -9,17 +10,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from shared.llm.client import ChatModel, ContentFiltered, ModelFailure, TextDelta
+from shared.llm.client import ContentFiltered, ModelFailure, TextDelta
+from shared.llm.fallback import FallbackChatModel, NoModelAvailable, Served
 from shared.models import Call, MessageAction, NextAction, NextActionKind, Persona, Satisfaction, Synthesis
 
 log = logging.getLogger(__name__)
 
-MODEL_ORDER = ("slow", "fast")
 TRANSCRIPT_CHARS = 12_000
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -75,38 +75,46 @@ def json_object(text: str) -> dict[str, Any]:
     return value
 
 
-async def _complete(model: ChatModel, messages: list[dict[str, Any]]) -> str:
+async def _complete(
+    chat: FallbackChatModel, messages: list[dict[str, Any]], skip: set[str], served: Served
+) -> str:
     parts: list[str] = []
-    async for event in model.stream(messages, []):
+    async for event in chat.open(messages, [], skip=skip, served=served):
         if isinstance(event, TextDelta):
             parts.append(event.text)
     return "".join(parts)
 
 
 async def ask_json(
-    models: Mapping[str, ChatModel], instructions: str, call: Call, schema: type[ModelT]
+    chat: FallbackChatModel | None, instructions: str, call: Call, schema: type[ModelT]
 ) -> ModelT | None:
     """The first valid answer of the slow then the fast model, or None when none gave one."""
+    if chat is None:
+        return None
     messages = [
         {"role": "system", "content": instructions.replace("{lang}", call.current_lang)},
         {"role": "user", "content": call_digest(call)},
     ]
-    for role in MODEL_ORDER:
-        model = models.get(role)
-        if model is None:
-            continue
+    ordered = chat.reordered(reverse=True)  # the slow model first: nobody waits on the line
+    skip: set[str] = set()  # models whose answer was unusable for this request
+    for _ in ordered.models:
+        served = Served()
         try:
-            return schema.model_validate(json_object(await _complete(model, messages)))
+            return schema.model_validate(json_object(await _complete(ordered, messages, skip, served)))
+        except NoModelAvailable as exc:
+            log.warning("call %s: no model for %s: %s", call.call_id, schema.__name__, exc)
+            return None
         except (ModelFailure, ContentFiltered) as exc:
-            log.warning("call %s: %s failed for %s: %s", call.call_id, model.name, schema.__name__, exc)
+            log.warning("call %s: %s failed for %s: %s", call.call_id, served.model, schema.__name__, exc)
         except (ValueError, ValidationError) as exc:
-            log.warning("call %s: %s gave no valid %s: %s", call.call_id, model.name, schema.__name__, exc)
+            log.warning("call %s: %s gave no valid %s: %s", call.call_id, served.model, schema.__name__, exc)
+        skip.add(served.model or "")
     return None
 
 
-async def llm_synthesis(models: Mapping[str, ChatModel], call: Call) -> Synthesis | None:
-    return await ask_json(models, SYNTHESIS_INSTRUCTIONS, call, Synthesis)
+async def llm_synthesis(chat: FallbackChatModel | None, call: Call) -> Synthesis | None:
+    return await ask_json(chat, SYNTHESIS_INSTRUCTIONS, call, Synthesis)
 
 
-async def llm_next_action(models: Mapping[str, ChatModel], call: Call) -> NextAction | None:
-    return await ask_json(models, NEXT_ACTION_INSTRUCTIONS, call, NextAction)
+async def llm_next_action(chat: FallbackChatModel | None, call: Call) -> NextAction | None:
+    return await ask_json(chat, NEXT_ACTION_INSTRUCTIONS, call, NextAction)

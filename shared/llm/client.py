@@ -2,7 +2,8 @@
 OpenAI-compatible server: OpenAI, Ollama, vLLM, llama.cpp).
 
 The adapter streams normalised events and sorts failures into two kinds the agent acts on:
-`ContentFiltered` (drop the utterance, answer politely) and `ModelFailure` (try the next model).
+`ContentFiltered` (drop the utterance, answer politely) and `ModelFailure` (try the next model), which
+includes any error while reading the stream (a 200 whose chunks are cut, of the wrong shape or noise).
 """
 
 from __future__ import annotations
@@ -106,6 +107,10 @@ class OpenAiChatModel:
             raise ModelFailure(f"{self.name}: HTTP {exc.status_code}: {exc.message}") from exc
         except (openai.APIConnectionError, openai.APIResponseValidationError) as exc:
             raise ModelFailure(f"{self.name}: {type(exc).__name__}: {exc}") from exc
+        except (ContentFiltered, ModelFailure):
+            raise
+        except Exception as exc:  # a 200 whose stream breaks: cut JSON, wrong shapes, noise, a lost socket
+            raise ModelFailure(f"{self.name}: broken stream: {type(exc).__name__}: {exc}") from exc
 
     async def close(self) -> None:
         await self._client.close()
