@@ -32,7 +32,10 @@ from shared.jobs.base import Job
 log = logging.getLogger(__name__)
 
 POST_CALL_QUEUE = "post-call"  # JOBS__QUEUE_NAME's default: the binding needs the name itself
-QUEUE_CONNECTION = "JOBS__CONNECTION_STRING"  # the app setting holding the storage connection string
+# The binding's connection: a flat app-setting name (the host reads `__` as a section separator, so a
+# name such as JOBS__CONNECTION_STRING is never found). `JobsStorage` holds a connection string, or
+# identity-based sub-settings: JobsStorage__queueServiceUri, JobsStorage__credential, JobsStorage__clientId.
+QUEUE_CONNECTION = "JobsStorage"
 
 bp = df.Blueprint()
 

@@ -7,9 +7,9 @@ the local dev stack calls `configure()` first to pass its settings.
 from __future__ import annotations
 
 from shared.composition import ServicesHolder
-from shared.settings import Settings
+from shared.settings import ProcessRole, Settings
 
-_holder = ServicesHolder()
+_holder = ServicesHolder(role=ProcessRole.FUNCTIONS)
 
 
 def current() -> ServicesHolder:

@@ -1,9 +1,13 @@
 """A stand-in for the Azure Functions host, for `callcenter dev` and tests.
 
+Like the host, it indexes the functions registered on the real `function_app.app`, reads their bindings
+and resolves each binding's connection from the app settings the host's way (local/host_settings.py),
+refusing to start with the host's own "functions are in error" wording when one does not resolve.
 It serves the host's Event Grid webhook URL shape (`/runtime/webhooks/EventGrid?functionName=NAME`),
-the host's admin route for running a timer function by hand (`POST /admin/functions/NAME`), and fires
-timer triggers on their NCRONTAB schedule, invoking the function objects registered on the
-real `function_app.app`: the code under test is the production trigger code.
+the host's admin route for running a timer function by hand (`POST /admin/functions/NAME`), fires
+timer triggers on their NCRONTAB schedule, and drives queue triggers from the Storage queue their
+binding names (Azurite), or from the in-process job queue in the embedded default
+(local/queue_trigger.py). The code under test is the production trigger code.
 """
 
 from __future__ import annotations
@@ -25,12 +29,24 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from local.host_settings import (
+    HostIndexingError,
+    HostSettings,
+    indexing_error,
+    never_resolvable,
+    resolve_storage_connection,
+)
 from local.ncrontab import Schedule
+from local.queue_trigger import LocalDurableClient, QueueOptions, pump_memory_queue, pump_storage_queue
+from shared.jobs.base import MemoryJobQueue
 
 log = logging.getLogger(__name__)
 
 EVENT_GRID_PATH = "/runtime/webhooks/EventGrid"
 ADMIN_FUNCTIONS_PATH = "/admin/functions/{name}"
+
+
+STORAGE_BINDINGS = {"queueTrigger", "queue", "blobTrigger", "blob", "table"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +55,7 @@ class RegisteredFunction:
     trigger: str
     function: Callable[..., Any]
     binding: dict[str, Any]
+    bindings: tuple[dict[str, Any], ...] = ()
 
 
 @functools.cache
@@ -58,8 +75,18 @@ def registered_functions(app: Any) -> dict[str, RegisteredFunction]:
         )
         if trigger["type"] != "httpTrigger":
             name = str(function.get_function_name())
-            found[name] = RegisteredFunction(name, trigger["type"], function.get_user_function(), trigger)
+            bindings = tuple(b.get_dict_repr() for b in function.get_bindings())
+            found[name] = RegisteredFunction(
+                name, trigger["type"], function.get_user_function(), trigger, bindings
+            )
     return found
+
+
+def _all_bindings(app: Any) -> dict[str, list[dict[str, Any]]]:
+    return {
+        str(f.get_function_name()): [b.get_dict_repr() for b in f.get_bindings()]
+        for f in indexed_functions(app)
+    }
 
 
 async def _invoke(function: Callable[..., Any], **kwargs: Any) -> None:
@@ -82,9 +109,73 @@ def _event_grid_event(raw: dict[str, Any]) -> func.EventGridEvent:
 
 
 class FunctionsHost:
-    def __init__(self, app: Any) -> None:
+    def __init__(
+        self,
+        app: Any,
+        settings: HostSettings | None = None,
+        *,
+        queue_options: QueueOptions | None = None,
+    ) -> None:
         self.functions = registered_functions(app)
+        self.bindings = _all_bindings(app)
+        self.settings = settings if settings is not None else HostSettings.from_environment()
+        self.queue_options = queue_options or QueueOptions.from_host_json()
         self.invocations: list[tuple[str, str]] = []  # (function name, event id or schedule time)
+
+    def check(self, *, in_process_queues: bool = False) -> None:
+        """Raise `HostIndexingError` for every function whose bindings the host could not resolve.
+
+        With `in_process_queues` (the embedded default), queue triggers are fed by the in-process
+        job queue, so their storage connection is not looked up; a name that can never resolve
+        (holding `__`) is still refused, as it would be on Azure.
+        """
+        errors: dict[str, str] = {}
+        for name, bindings in self.bindings.items():
+            for binding in bindings:
+                if binding["type"] not in STORAGE_BINDINGS:
+                    continue
+                connection = binding.get("connection")
+                try:
+                    if not (in_process_queues and binding["type"] == "queueTrigger"):
+                        resolve_storage_connection(connection, self.settings)
+                    elif never_resolvable(connection):
+                        resolve_storage_connection(connection, HostSettings())
+                except ValueError as exc:
+                    errors[name] = indexing_error(name, "Storage", str(exc))
+        if errors:
+            raise HostIndexingError(errors)
+
+    def _queue_invoker(self, function: RegisteredFunction, durable: LocalDurableClient | None) -> Any:
+        async def invoke(message: Any) -> None:
+            arguments: dict[str, Any] = {function.binding["name"]: message}
+            for binding in function.bindings:
+                if binding["type"] == "durableClient":
+                    if durable is None:
+                        raise RuntimeError(f"{function.name} needs a Durable client: none runs here")
+                    arguments[binding["name"]] = durable
+            self.invocations.append((function.name, str(message.id)))
+            await _invoke(function.function, **arguments)
+
+        return invoke
+
+    async def run_queue_triggers(
+        self, *, durable: LocalDurableClient | None, jobs: MemoryJobQueue | None = None
+    ) -> None:
+        """Drive every queue-triggered function until cancelled: from its Storage queue, or, with
+        `jobs` (the embedded default), from the in-process job queue. One task owns them all."""
+        pumps = []
+        for function in self.functions.values():
+            if function.trigger != "queueTrigger":
+                continue
+            invoke = self._queue_invoker(function, durable)
+            if jobs is not None:
+                pumps.append(pump_memory_queue(jobs, invoke, self.queue_options))
+            else:
+                connection = resolve_storage_connection(function.binding.get("connection"), self.settings)
+                queue = str(function.binding["queueName"])
+                pumps.append(pump_storage_queue(connection, queue, invoke, self.queue_options))
+        if pumps:
+            await asyncio.gather(*pumps)
 
     def routes(self) -> list[Route]:
         return [

@@ -1,5 +1,7 @@
 """Post-call orchestrations without a Functions host: the shared orchestration body on durabletask's
-in-memory backend (a gRPC server on loopback) and a durabletask worker, fed by the in-process job queue.
+in-memory backend (a gRPC server on loopback) and a durabletask worker. It stands in for the Durable
+extension: the production queue-triggered starter reaches it through `LocalDurableClient`
+(local/queue_trigger.py); `submit(job)` does what that starter does, for tests.
 
 `LocalPostCall` is owned by the function app's event loop (the local stack starts it in the app's
 lifespan). The worker runs orchestrations and activities on its own threads; each activity is handed
@@ -23,7 +25,7 @@ from durabletask.internal import orchestrator_service_pb2_grpc as stubs
 from durabletask.testing.in_memory_backend import InMemoryOrchestrationBackend
 from durabletask.worker import TaskHubGrpcWorker
 
-from shared.composition import Services, ServicesHolder
+from shared.composition import Services
 from shared.insights.activities import post_call_input, run_activity
 from shared.insights.orchestration import (
     ACTIVITIES,
@@ -32,8 +34,9 @@ from shared.insights.orchestration import (
     RetryPlan,
     instance_id,
     post_call_steps,
+    should_start,
 )
-from shared.jobs.base import POST_CALL, Job, MemoryJobQueue
+from shared.jobs.base import Job
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +46,6 @@ _quiet.setLevel(logging.ERROR)  # its INFO chatter and the stream-cancelled warn
 _REPLACEABLE = pb.OrchestrationIdReusePolicy(
     replaceableStatus=[pb.ORCHESTRATION_STATUS_FAILED, pb.ORCHESTRATION_STATUS_TERMINATED]
 )
-_BUSY_OR_DONE = {
-    OrchestrationStatus.PENDING,
-    OrchestrationStatus.RUNNING,
-    OrchestrationStatus.COMPLETED,
-    OrchestrationStatus.CONTINUED_AS_NEW,
-    OrchestrationStatus.SUSPENDED,
-}
 
 
 class LoopbackBackend(InMemoryOrchestrationBackend):
@@ -136,25 +132,34 @@ class LocalPostCall:
         activity.__name__ = name
         return activity
 
+    async def status(self, instance: str) -> str | None:
+        """The instance's runtime status name (`RUNNING`, `COMPLETED`...), None when there is none."""
+        assert self._client is not None, "start() first"
+        state = await self._client.get_orchestration_state(instance, fetch_payloads=False)
+        return state.runtime_status.name if state is not None else None
+
+    async def schedule(self, orchestrator: str, instance: str, payload: PostCallInput) -> str:
+        """Schedule an orchestration (a failed or terminated instance is replaced)."""
+        assert self._client is not None, "start() first"
+        try:
+            await self._client.schedule_new_orchestration(
+                orchestrator, input=payload, instance_id=instance, reuse_id_policy=_REPLACEABLE
+            )
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() is not grpc.StatusCode.ALREADY_EXISTS:  # else a concurrent start won the race
+                raise
+        return instance
+
     async def submit(self, job: Job) -> str | None:
         """Start the job's orchestration unless its instance is already pending, running or done."""
-        assert self._client is not None, "start() first"
         payload = await post_call_input(await self._services(), job)
         if payload is None:
             return None
         instance = instance_id(payload["call_id"])
-        state = await self._client.get_orchestration_state(instance, fetch_payloads=False)
-        if state is not None and state.runtime_status in _BUSY_OR_DONE:
-            log.info("post-call %s already %s: not started again", instance, state.runtime_status)
+        if not should_start(await self.status(instance)):
+            log.info("post-call %s already started: not started again", instance)
             return None
-        try:
-            await self._client.schedule_new_orchestration(
-                ORCHESTRATOR, input=payload, instance_id=instance, reuse_id_policy=_REPLACEABLE
-            )
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() is grpc.StatusCode.ALREADY_EXISTS:  # a concurrent submit won the race
-                return None
-            raise
+        await self.schedule(ORCHESTRATOR, instance, payload)
         log.info("post-call %s started", instance)
         return instance
 
@@ -162,20 +167,6 @@ class LocalPostCall:
         assert self._client is not None, "start() first"
         state = await self._client.wait_for_orchestration_completion(instance, timeout=int(timeout_sec))
         return state.runtime_status if state is not None else None
-
-    async def run(self, queue: MemoryJobQueue) -> None:
-        """Consume post-call jobs until cancelled (the in-process stand-in of the queue trigger)."""
-        while True:
-            job = await queue.next(timeout_sec=1.0)
-            if job is None:
-                continue
-            if job.kind != POST_CALL:
-                log.info("job %s for call %s: no local consumer", job.kind, job.call_id)
-                continue
-            try:
-                await self.submit(job)
-            except Exception:  # one bad job must not stop the worker
-                log.exception("post-call job for call %s failed to start", job.call_id)
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -187,30 +178,3 @@ class LocalPostCall:
         if self._backend is not None:
             await asyncio.to_thread(self._backend.stop, 1.0)
             self._backend = None
-
-
-async def run_post_call_worker(
-    holder: ServicesHolder,
-    *,
-    on_ready: Callable[[LocalPostCall | None], None] | None = None,
-    plan: RetryPlan | None = None,
-) -> None:
-    """Run post-call orchestrations for the process's in-process job queue until cancelled.
-
-    With another job queue (an Azure Storage queue), the Functions host's queue trigger consumes the
-    jobs instead, and this returns at once.
-    """
-    services = await holder.get()
-    if not isinstance(services.jobs, MemoryJobQueue):
-        log.info("post-call jobs go to %s: no local worker", type(services.jobs).__name__)
-        return
-    runner = LocalPostCall(holder.get, plan=plan)
-    await runner.start()
-    if on_ready is not None:
-        on_ready(runner)
-    try:
-        await runner.run(services.jobs)
-    finally:
-        if on_ready is not None:
-            on_ready(None)
-        await runner.aclose()

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from media_host.serving import engines_factory, serve_media
-from shared.settings import SettingsError, load_settings
+from shared.settings import ProcessRole, SettingsError, load_settings
 
 
 def _positive(text: str) -> int:
@@ -30,7 +30,8 @@ def main() -> int:
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args()
     try:  # every worker loads the same settings and engines: check them once, here, readably
-        load_settings(**(json.loads(args.overrides.read_text()) if args.overrides else {}))
+        overrides = json.loads(args.overrides.read_text()) if args.overrides else {}
+        load_settings(**{"process_role": ProcessRole.MEDIA, **overrides})
         engines_factory(args.engines)
     except (SettingsError, ValueError, OSError, ImportError) as exc:
         print(f"python -m media_host: {exc}", file=sys.stderr)

@@ -29,7 +29,7 @@ from shared import metrics
 from shared.composition import Services, ServicesHolder
 from shared.conversation.engine import open_conversation
 from shared.models import CallState
-from shared.settings import Settings
+from shared.settings import ProcessRole, Settings
 from shared.speech.base import SpeechEngines
 from shared.telephony.callback_auth import CallbackAuthError
 
@@ -125,7 +125,7 @@ def create_media_app(
     engines: Callable[[Services], SpeechEngines],
     holder: ServicesHolder | None = None,
 ) -> Starlette:
-    host = MediaHost(holder or ServicesHolder(settings), engines)
+    host = MediaHost(holder or ServicesHolder(settings, role=ProcessRole.MEDIA), engines)
 
     async def liveness(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "alive", "sessions": len(host.sessions), "pid": os.getpid()})

@@ -30,7 +30,7 @@ from starlette.applications import Starlette
 
 from media_host.app import create_media_app
 from shared.composition import Services, ServicesHolder, build_speech
-from shared.settings import load_settings
+from shared.settings import ProcessRole, load_settings
 from shared.speech.base import SpeechEngines
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def media_app() -> Starlette:
     the environment plus the overrides file, engines from `MEDIA_HOST_ENGINES`."""
     overrides_file = os.environ.get(OVERRIDES_ENV)
     overrides: dict[str, Any] = json.loads(Path(overrides_file).read_text()) if overrides_file else {}
-    settings = load_settings(**overrides)
+    settings = load_settings(**{"process_role": ProcessRole.MEDIA, **overrides})
     return create_media_app(
         engines=engines_factory(os.environ.get(ENGINES_ENV)), holder=ServicesHolder(settings)
     )
@@ -147,7 +147,7 @@ def serve_media(
         os.environ[ENGINES_ENV] = engines
     if workers is None:
         extra = json.loads(overrides_file.read_text()) if overrides_file else {}
-        workers = load_settings(**extra).media.workers
+        workers = load_settings(**{"process_role": ProcessRole.MEDIA, **extra}).media.workers
     if workers <= 1:
         uvicorn.Server(_uvicorn_config(log_level, host=host, port=port)).run()
     else:

@@ -41,6 +41,31 @@ class BlobStore(Protocol):
     async def close(self) -> None: ...
 
 
+class NoBlobStore:
+    """The blob store of a process that keeps no blobs (the media host): any use is a bug."""
+
+    def __init__(self, role: str) -> None:
+        self._role = role
+
+    def _refuse(self, name: str) -> BlobError:
+        return BlobError(f"the {self._role} process has no blob store ({name!r} not touched)")
+
+    async def put(self, name: str, data: BlobData, *, content_type: str = "application/octet-stream") -> str:
+        raise self._refuse(name)
+
+    async def get(self, name: str) -> bytes | None:
+        raise self._refuse(name)
+
+    async def delete(self, name: str) -> bool:
+        raise self._refuse(name)
+
+    async def ping(self) -> None:
+        return None  # nothing to reach
+
+    async def close(self) -> None:
+        return None
+
+
 def check_blob_name(name: str) -> str:
     """A name of `/`-separated segments of letters, digits, `._=-` (no empty, `.` or `..` segment)."""
     segments = name.split("/")

@@ -59,3 +59,18 @@ class MemoryJobQueue:
 
     async def close(self) -> None:
         return None
+
+
+class NoJobQueue:
+    """The job queue of a process that hands off no jobs (the media host): enqueueing is a bug."""
+
+    def __init__(self, role: str) -> None:
+        self._role = role
+
+    async def enqueue(self, job: Job) -> None:
+        raise RuntimeError(
+            f"the {self._role} process has no job queue: {job.kind} for {job.call_id} not sent"
+        )
+
+    async def close(self) -> None:
+        return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 
+from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import AzureError, ResourceExistsError
 from azure.storage.queue.aio import QueueClient
 
@@ -18,11 +19,33 @@ class JobQueueError(RuntimeError):
 class StorageJobQueue:
     """Messages are base64 JSON: the encoding the Functions queue trigger expects by default."""
 
-    def __init__(self, connection_string: str, queue_name: str, *, retry_total: int = 3) -> None:
-        """`retry_total` caps the SDK's retries per request (3 is the SDK's own default; 0 fails at once)."""
-        self._client = QueueClient.from_connection_string(
-            connection_string, queue_name, retry_total=retry_total
-        )
+    def __init__(
+        self,
+        connection_string: str | None,
+        queue_name: str,
+        *,
+        account_url: str | None = None,
+        credential: AsyncTokenCredential | None = None,
+        retry_total: int = 3,
+    ) -> None:
+        """A connection string (keys, Azurite), or the queue service URL with Entra ID (a managed
+        identity: DefaultAzureCredential reads AZURE_CLIENT_ID). `retry_total` caps the SDK's retries
+        per request (3 is the SDK's own default; 0 fails at once)."""
+        self._credential: AsyncTokenCredential | None = None
+        if connection_string:
+            self._client = QueueClient.from_connection_string(
+                connection_string, queue_name, retry_total=retry_total
+            )
+        elif account_url:
+            if credential is None:
+                from azure.identity.aio import DefaultAzureCredential  # noqa: PLC0415 (Entra ID only)
+
+                credential = self._credential = DefaultAzureCredential()
+            self._client = QueueClient(
+                account_url, queue_name, credential=credential, retry_total=retry_total
+            )
+        else:
+            raise ValueError("StorageJobQueue needs a connection string or a queue service URL")
         self._created = False
 
     async def _ensure_queue(self) -> None:
@@ -40,3 +63,5 @@ class StorageJobQueue:
 
     async def close(self) -> None:
         await self._client.close()
+        if self._credential is not None:
+            await self._credential.close()
