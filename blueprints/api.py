@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 
 from blueprints import calls, health, reports, runtime, sms
 from shared.composition import ServicesHolder
+from shared.problems import plain_message
 from shared.settings import Settings, SettingsError
 from shared.store.base import StoreError
 
@@ -25,7 +26,7 @@ MAX_BODY_BYTES = 256 * 1024
 def _readable(error: Mapping[str, Any]) -> str:
     """`phone_number: '12345' is not an E.164 phone number...` instead of pydantic's nested lists."""
     location = ".".join(str(part) for part in tuple(error.get("loc", ()))[1:]) or "body"
-    return f"{location}: {str(error.get('msg', 'invalid')).removeprefix('Value error, ')}"
+    return f"{location}: {plain_message(error)}"
 
 
 def create_api(settings: Settings | None = None) -> FastAPI:

@@ -9,11 +9,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
+from pydantic import ValidationError
+
 from shared.claim.schema import ClaimSchema
 from shared.composition import build_services
 from shared.conversation.engine import open_conversation
 from shared.models import Call, CallDirection, CallInitiate, LanguageSettings
 from shared.models.call import utc_now
+from shared.problems import plain_problems
 from shared.settings import Settings
 
 QUIT_WORDS = frozenset({"/quit", "/exit", "/q"})
@@ -27,7 +30,14 @@ def load_claim_schema(path: Path) -> ClaimSchema:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ValueError(f"cannot read the claim schema {path}: {exc}") from exc
-    return ClaimSchema.model_validate(data)
+    try:
+        return ClaimSchema.model_validate(data)
+    except ValidationError as exc:  # plain words, one problem per line, not pydantic's developer text
+        problems = "\n  ".join(plain_problems(exc, root="claim"))
+        raise ValueError(
+            f"the claim schema {path} is not valid (expected a list of {{name, type, description}}):\n"
+            f"  {problems}"
+        ) from None
 
 
 def _snapshot(call: Call) -> tuple[dict[str, str | None], dict[str, str]]:

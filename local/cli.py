@@ -8,7 +8,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from local.client import ClientError, DevStack
+from local.host_settings import HostIndexingError
 from shared.settings import Settings, SettingsError, load_settings
+
+DATA = Path(".data")
+DEFAULT_SIMULATOR_PORT = 7072
 
 
 def _e164(value: str) -> str:
@@ -38,11 +43,45 @@ def cmd_settings(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _busy_port(host: str, ports: dict[str, int]) -> str | None:
+    """The first of `ports` something already listens on, described for the error line."""
+    import socket  # noqa: PLC0415
+
+    for option, port in ports.items():
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError:
+                return f"port {port} on {host} is already in use ({option})"
+    return None
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     from local.dev import LocalStack  # noqa: PLC0415 (starts servers: only for this command)
 
     load_settings()  # fail early, with every problem listed, before starting anything
-    LocalStack(api_port=args.port, host=args.host, data_dir=args.data).run_forever()
+    ports = {"--port": args.port, "--media-port": args.media_port, "--simulator-port": args.simulator_port}
+    busy = _busy_port(args.host, ports)
+    if busy is not None:
+        print(
+            f"callcenter dev: {busy}: is `make dev` already running? Stop it (Ctrl-C) or choose another "
+            "port with --port, --media-port or --simulator-port.",
+            file=sys.stderr,
+        )
+        return 2
+    stack = LocalStack(
+        api_port=args.port,
+        media_port=args.media_port,
+        simulator_port=args.simulator_port,
+        host=args.host,
+        data_dir=args.data,
+    )
+    try:
+        stack.run_forever()
+    except (RuntimeError, ValueError) as exc:  # a server that cannot start, unreadable local keys
+        print(f"callcenter dev: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -69,6 +108,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from local.simulate import simulate  # noqa: PLC0415 (loads speech engines)
 
     load_settings()
+    _echo(
+        "Each scenario is a whole phone call in real time (about a minute each with --speed 1): "
+        "a folder of scenarios takes several minutes. Pick files, or raise --speed, to go faster."
+    )
     try:
         return simulate(
             args.scenarios, speed=args.speed, json_path=args.json, echo=_echo, with_llm=args.with_llm
@@ -85,18 +128,123 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo(echo=_echo, data_dir=args.data)
 
 
+def _client_stack(args: argparse.Namespace) -> tuple[Settings, DevStack]:
+    from local.client import dev_stack  # noqa: PLC0415
+
+    return load_settings(), dev_stack(args.data)
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    from local.chat import load_claim_schema  # noqa: PLC0415
+    from local.client import api_key, place_call, ring_bot  # noqa: PLC0415
+
+    settings, stack = _client_stack(args)
+    if args.to is None:
+        ring_bot(stack, caller=args.caller, bot_phone=settings.acs.phone_number, echo=_echo)
+    else:
+        claim = None
+        if args.claim is not None:
+            claim = [field.model_dump(mode="json") for field in load_claim_schema(args.claim).root]
+        key = api_key(settings, args.data)
+        place_call(
+            stack,
+            key,
+            to=args.to,
+            bot_name=args.bot_name,
+            company=args.company,
+            task=args.task,
+            claim=claim,
+            echo=_echo,
+        )
+    _echo('next: callcenter say "Hello, my car was damaged this morning."  (speaks as the caller)')
+    return 0
+
+
+def cmd_say(args: argparse.Namespace) -> int:
+    from local.client import say  # noqa: PLC0415
+
+    _settings, stack = _client_stack(args)
+    say(stack, " ".join(args.text), call=args.call, lang=args.lang, echo=_echo)
+    return 0
+
+
+def cmd_key(args: argparse.Namespace) -> int:
+    from local.client import api_key  # noqa: PLC0415
+
+    print(api_key(load_settings(), args.data))
+    return 0
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    try:
+        return version("call-center-ai")
+    except PackageNotFoundError:
+        return "unknown (not installed: run `make install`)"
+
+
+EXAMPLES = """\
+examples:
+  callcenter demo                          one whole phone call, offline, then its report link
+  callcenter dev                           everything on loopback until Ctrl-C (prints URLs and key)
+  callcenter call                          (with dev running) a caller rings the bot
+  callcenter say "My name is John Smith."  speak a line as the caller of the newest call
+  callcenter call --to +33612345678        the bot calls a number (POST /api/call)
+  callcenter key                           the local API key (x-functions-key, ?key= of the report)
+  callcenter chat --lang fr-FR             talk with the assistant in text
+  callcenter simulate scenarios/goodbye-fr.yaml   one scenario as a phone call
+
+`callcenter COMMAND --help` describes each command's options.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="callcenter", description="Call Center AI developer tools.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="callcenter",
+        description="Call Center AI developer tools: run the call center locally, call it, test it.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     settings = commands.add_parser("settings", help="validate the settings and print the chosen adapters")
     settings.set_defaults(handler=cmd_settings)
 
     dev = commands.add_parser("dev", help="run the function app and the ACS simulator locally")
     dev.add_argument("--host", default="127.0.0.1")
-    dev.add_argument("--port", type=int, default=7071, help="function app port")
-    dev.add_argument("--data", type=Path, default=Path(".data"), help="where calls and recordings go")
+    dev.add_argument("--port", type=int, default=7071, help="function app port (default 7071)")
+    dev.add_argument("--media-port", type=int, default=8765, help="media host port (default 8765)")
+    dev.add_argument(
+        "--simulator-port", type=int, default=DEFAULT_SIMULATOR_PORT, help="ACS simulator port (default 7072)"
+    )
+    dev.add_argument("--data", type=Path, default=DATA, help="where calls, recordings and local keys go")
     dev.set_defaults(handler=cmd_dev)
+
+    call = commands.add_parser(
+        "call",
+        help="with `callcenter dev` running: a caller rings the bot, or (--to) the bot calls a number",
+    )
+    call.add_argument("--to", type=_e164, help="the bot calls this number (POST /api/call); else it is rung")
+    call.add_argument("--from", dest="caller", type=_e164, help="the caller's number when ringing the bot")
+    call.add_argument("--bot-name", default="Amélie", help="the bot's name on an outbound call")
+    call.add_argument("--company", default="Contoso", help="the bot's company on an outbound call")
+    call.add_argument("--task", help="what the bot does on an outbound call")
+    call.add_argument("--claim", type=Path, help="claim schema file (JSON or YAML list of {name, type})")
+    call.add_argument("--data", type=Path, default=DATA, help="the data folder `callcenter dev` runs on")
+    call.set_defaults(handler=cmd_call)
+
+    say = commands.add_parser("say", help="with `callcenter dev` running: speak a line as the caller")
+    say.add_argument("text", nargs="+", help="what the caller says")
+    say.add_argument("--call", default="latest", help="the simulator's call connection id (default: newest)")
+    say.add_argument("--lang", default="en-US", help="the caller's language (en-US, fr-FR...)")
+    say.add_argument("--data", type=Path, default=DATA, help="the data folder `callcenter dev` runs on")
+    say.set_defaults(handler=cmd_say)
+
+    key = commands.add_parser("key", help="print the local API key (kept in the data folder)")
+    key.add_argument("--data", type=Path, default=DATA, help="the data folder `callcenter dev` runs on")
+    key.set_defaults(handler=cmd_key)
 
     simulate = commands.add_parser(
         "simulate", help="run scenario files (YAML) as phone calls over real audio"
@@ -130,6 +278,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"callcenter: {exc}", file=sys.stderr)
         return 2
+    except HostIndexingError as exc:  # what the Functions host would refuse, in its words
+        print(f"callcenter {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except ClientError as exc:
+        print(f"callcenter {args.command}: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return result

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import json
 import os
-import secrets
 import socket
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from starlette.routing import Mount
 from blueprints import runtime
 from local.acs_simulator import AcsSimulator
 from local.functions_host import EVENT_GRID_PATH, FunctionsHost
+from local.keys import KEYS_FILE, STATE_FILE, local_keys
 from local.post_call import LocalPostCall, run_post_call_worker
 from local.threaded_server import Background, ThreadedServer
 from media_host.app import create_media_app
@@ -34,7 +34,7 @@ from shared.composition import Services, ServicesHolder, build_speech, build_sto
 from shared.mappings import deep_merge
 from shared.report.access import relative_report_link
 from shared.settings import Settings, load_settings
-from shared.speech.base import SpeechEngines
+from shared.speech.base import SpeechEngines, SpeechError, TextToSpeech
 from shared.store.base import CallStore
 
 INCOMING_CALL = "Microsoft.Communication.IncomingCall"
@@ -59,6 +59,7 @@ class LocalStack(Background):
 
     api_port: int = 7071
     media_port: int = 8765
+    simulator_port: int = 0  # 0: any free port (tests); `callcenter dev` uses a fixed one
     host: str = "127.0.0.1"
     data_dir: Path = Path(".data")
     speed: float = 1.0
@@ -90,13 +91,14 @@ class LocalStack(Background):
         assert self.simulator is not None
         base = load_settings()
         simulator = self.simulator
+        keys = local_keys(self.data_dir)  # stable across restarts: printed URLs keep working
+        api_key = base.api.key.get_secret_value() if base.api.key else keys.api_key
+        signing_key = (
+            base.report.signing_key.get_secret_value() if base.report.signing_key else keys.report_signing_key
+        )
         wiring: dict[str, Any] = {
-            "api": {
-                "public_url": self.api_url,
-                "key": base.api.key.get_secret_value()
-                if base.api.key
-                else os.environ.get("API__KEY") or secrets.token_urlsafe(18),
-            },
+            "api": {"public_url": self.api_url, "key": api_key},
+            "report": {"signing_key": signing_key},
             "acs": {
                 "endpoint": simulator.endpoint,
                 "access_key": simulator.access_key,
@@ -144,11 +146,15 @@ class LocalStack(Background):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         event_grid = {kind: self._event_grid_url(name) for kind, name in EVENT_GRID_FUNCTIONS.items()}
         self.simulator = AcsSimulator(
-            event_grid_urls=event_grid, recordings_dir=self.data_dir / "recordings", speed=self.speed
+            event_grid_urls=event_grid,
+            recordings_dir=self.data_dir / "recordings",
+            speed=self.speed,
+            port=self.simulator_port,
         ).start()
         self.settings = self._configure()
         self.simulator.config.softphone_to = self.settings.acs.phone_number
         self.simulator.config.softphone_events = self._softphone_call
+        self.simulator.config.caller_voice = CallerVoice()
         runtime.configure(self.settings)
         self._serve(self._build_app(), self.api_port, "function-app", timeout)
         if self.settings.media.workers > 1:
@@ -246,6 +252,10 @@ class LocalStack(Background):
         assert self.simulator is not None and self.settings is not None
         return [
             f"function app      {self.api_url}/api  (x-functions-key: {self.api_key})",
+            f"  API key         {self.api_key}  (kept in {self.data_dir / KEYS_FILE}; "
+            "`callcenter key` prints it)",
+            f"  report          {self.api_url}/api/report?key={self.api_key}",
+            f"  API docs        {self.api_url}/api/docs",
             f"  health          {self.api_url}/api/health/readiness",
             f"  Event Grid      {self._event_grid_url('<function>')}",
             f"media host        ws://{self.host}:{self.media_port}/ws/<call id>"
@@ -254,12 +264,37 @@ class LocalStack(Background):
             f"  softphone       {self.softphone_url}  (call the bot from a browser)",
             f"bot phone number  {self.settings.acs.phone_number}",
             f"data              {self.data_dir.resolve()}",
+            "",
+            "Try it: `callcenter call` rings the bot (or `callcenter call --to +33612345678` places an",
+            'outbound call), then `callcenter say "My name is John Smith."` speaks a line as the caller.',
         ]
+
+    @property
+    def state_file(self) -> Path:
+        """Where a running `callcenter dev` writes its URLs, for `callcenter call` / `say` / `key`."""
+        return self.data_dir / STATE_FILE
+
+    def _write_state(self) -> None:
+        assert self.simulator is not None
+        state = {
+            "api_url": self.api_url,
+            "simulator_url": self.simulator.endpoint,
+            "media_url": f"ws://{self.host}:{self.media_port}",
+            "softphone_url": self.softphone_url,
+            "pid": os.getpid(),
+        }
+        self.state_file.write_text(json.dumps(state, indent=2), encoding="utf-8")
 
     def run_forever(self) -> None:
         """Start, print the URLs, and serve until Ctrl-C."""
+        print(
+            "starting the ACS simulator, the function app and the media host "
+            "(loading the speech models takes a few seconds)...",
+            flush=True,
+        )
         self.start()
         try:
+            self._write_state()
             for line in self.describe():
                 print(line, flush=True)
             print("Ctrl-C to stop.", flush=True)
@@ -272,7 +307,28 @@ class LocalStack(Background):
         except KeyboardInterrupt:
             print("\nstopping...", flush=True)
         finally:
+            with contextlib.suppress(OSError):
+                self.state_file.unlink()
             self.stop()
+
+
+class CallerVoice:
+    """Typed caller lines spoken with the local voices (`POST /sim/calls/{id}/say {"text"}`); the voices
+    load at the first line, so a stack that never hears one never loads them."""
+
+    def __init__(self) -> None:
+        self._voices: Callable[[str], TextToSpeech] | None = None
+
+    async def __call__(self, text: str, lang: str) -> bytes:
+        if self._voices is None:
+            from local.simulate import caller_voices  # noqa: PLC0415 (loads piper)
+
+            self._voices = await asyncio.to_thread(caller_voices)
+        try:
+            tts = self._voices(lang)
+            return b"".join([chunk async for chunk in tts.synthesize(text, lang=lang)])
+        except SpeechError as exc:  # an unknown language...: the route answers 400
+            raise ValueError(str(exc)) from exc
 
 
 def end_process(child: subprocess.Popen[bytes], *, timeout: float) -> None:

@@ -16,12 +16,14 @@ from local.dev import LocalStack, free_port
 from local.scenarios import Scenario, ScenarioResult, ScenarioRunner
 from shared.composition import build_services
 from shared.models import Call
+from shared.report.access import relative_report_link
 from shared.speech.base import TextToSpeech
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS_DIR = REPO / "scenarios"
 DEMO_SCENARIO = SCENARIOS_DIR / "insurance-claim-en.yaml"
 POST_CALL_WAIT_SEC = 45.0
+DEV_API_URL = "http://127.0.0.1:7071"  # `callcenter dev`'s default function app address
 
 Printer = Callable[[str], None]
 
@@ -73,7 +75,10 @@ async def run_scenarios(
         speed=speed,
         overrides=overrides or {},
     )
+    echo("starting the ACS simulator, the function app and the media host, loading the speech models...")
+    started = time.monotonic()
     await asyncio.to_thread(stack.start)
+    echo(f"ready in {time.monotonic() - started:.1f} s")
     assert stack.settings is not None
     services = build_services(stack.settings)
     results: list[ScenarioResult] = []
@@ -137,12 +142,12 @@ def demo(*, echo: Printer, data_dir: Path) -> int:
 
     result, call, stack = asyncio.run(run())
     if call is not None:
-        _print_call(call, stack, echo)
+        _print_call(call, stack, echo, data_dir)
     echo("demo " + ("passed" if result.passed else "FAILED"))
     return 0 if result.passed else 1
 
 
-def _print_call(call: Call, stack: LocalStack, echo: Printer) -> None:
+def _print_call(call: Call, stack: LocalStack, echo: Printer, data_dir: Path) -> None:
     echo("\nclaim:")
     for name, value in call.claim.items():
         echo(f"  {name}: {value}")
@@ -161,10 +166,9 @@ def _print_call(call: Call, stack: LocalStack, echo: Printer) -> None:
     echo("SMS outbox:" + ("" if outbox else " empty"))
     for sms in outbox:
         echo(f"  to {sms.to_number}: {sms.message}")
-    try:
-        from shared.insights.links import report_link  # noqa: PLC0415
-
-        assert stack.settings is not None
-        echo(f"report: {report_link(stack.settings, call)}  (served while `callcenter dev` runs)")
-    except ImportError:
-        echo(f"call id: {call.call_id}")
+    assert stack.settings is not None
+    # the demo's servers have stopped: `callcenter dev` on the demo's data folder serves the report,
+    # and signs with the same key (kept in that folder), so the link opens there
+    link = DEV_API_URL + relative_report_link(stack.settings, call)
+    echo(f"\nreport of this call: run   .venv/bin/callcenter dev --data {data_dir}")
+    echo(f"  then open   {link}")

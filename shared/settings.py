@@ -16,6 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -26,6 +27,7 @@ from pydantic_settings import (
 )
 
 from shared.models.call import CallInitiate
+from shared.problems import plain_message
 
 ENV_NESTED_DELIMITER = "__"
 
@@ -426,5 +428,29 @@ def load_settings(**overrides: Any) -> Settings:
                 message = str(error["msg"]).removeprefix("Value error, ")
                 problems.extend(message.split("; "))
             else:
-                problems.append(f"{_variable_name(error['loc'])}: {error['msg']} (got {error['input']!r})")
+                message = plain_message(error)
+                shown = repr(error["input"])
+                got = "" if shown in message or error["type"] == "missing" else f" (got {shown})"
+                problems.append(f"{_variable_name(error['loc'])}: {message}{got}")
         raise SettingsError(problems) from None
+    except yaml.YAMLError as exc:  # config.yaml: one line with the place, not the parser's traceback
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "unreadable"
+        raise SettingsError(
+            [f"config.yaml is not valid YAML{where}: {problem}; fix it, or move it away to use the defaults"]
+        ) from None
+    except (ValueError, TypeError):
+        if _config_yaml_is_a_mapping():
+            raise
+        raise SettingsError(
+            ["config.yaml must hold settings as `name: value` lines (a mapping), like local.settings.json's"]
+        ) from None
+
+
+def _config_yaml_is_a_mapping() -> bool:
+    try:
+        document = yaml.safe_load(Path("config.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return True  # absent, or reported as a YAML error
+    return document is None or isinstance(document, dict)

@@ -5,7 +5,9 @@ GET  /sim/calls                     every call (summary)
 GET  /sim/calls/{id}                one call: summary, timeline, its deliveries
 POST /sim/calls/incoming            {"from", "to", "callerDisplayName"?}
                                     -> 201 {incomingCallContext, callConnectionId}
-POST /sim/calls/{id}/say            {"pcm": "<base64 16 kHz PCM16LE>"} or {"wav": "/path.wav"} -> 202
+POST /sim/calls/{id}/say            {"pcm": "<base64 16 kHz PCM16LE>"}, {"wav": "/path.wav"} or
+                                    {"text": "My name is John.", "lang"?: "en-US"} (spoken with the
+                                    local voices) -> 202 {bytes, seconds}; `latest` = the newest live call
 POST /sim/calls/{id}/dtmf           {"tones": "12#"} -> 202
 POST /sim/calls/{id}/hangup         the caller hangs up -> 202
 GET  /sim/sms/outbox, /sim/sms/inbox
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import inspect
 import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -28,7 +31,7 @@ from starlette.routing import Route
 
 from local.acs_simulator.audio import load_speech
 from local.acs_simulator.errors import AcsError, bad_request, require_str
-from local.acs_simulator.state import iso
+from local.acs_simulator.state import SimCall, iso
 
 if TYPE_CHECKING:
     from local.acs_simulator.switchboard import Switchboard
@@ -36,22 +39,64 @@ if TYPE_CHECKING:
 __all__ = ["sim_routes"]
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+Handler = Callable[[Request, dict[str, Any]], Response | Awaitable[Response]]
+MAX_SAY_CHARS = 500
 
 
-def _json(handler: Callable[[Request, dict[str, Any]], Response]) -> Endpoint:
+def _json(handler: Handler) -> Endpoint:
     async def run(request: Request) -> Response:
         try:
             raw = await request.body()
             body = json.loads(raw) if raw else {}
             if not isinstance(body, dict):
                 raise bad_request("The body must be a JSON object.")
-            return handler(request, body)
+            result = handler(request, body)
+            return await result if inspect.isawaitable(result) else result
         except AcsError as exc:
             return JSONResponse(exc.body(), status_code=exc.status)
         except (ValueError, OSError) as exc:
             return JSONResponse(bad_request(str(exc)).body(), status_code=400)
 
     return run
+
+
+def _target(board: Switchboard, request: Request) -> SimCall:
+    """The call named in the path, or with `latest` the newest call still going."""
+    call_id = request.path_params["call_id"]
+    if call_id != "latest":
+        return board.get(call_id)
+    live = [c for c in list(board.calls.values()) if not c.ended]
+    if not live:
+        raise AcsError(404, "NotFound", "No call is going on: ring the bot first.")
+    return live[-1]
+
+
+async def _say(board: Switchboard, request: Request, body: dict[str, Any]) -> Response:
+    found = _target(board, request)
+    rate = found.audio.sample_rate if found.media is None else found.media.sample_rate
+    if "text" in body:
+        text, lang = require_str(body, "text").strip(), body.get("lang", "en-US")
+        if not text or len(text) > MAX_SAY_CHARS:
+            raise bad_request(f"'text' must hold 1 to {MAX_SAY_CHARS} characters")
+        if not isinstance(lang, str) or not 2 <= len(lang) <= 10:
+            raise bad_request("'lang' must be a language code such as en-US or fr-FR")
+        voice = board.config.caller_voice
+        if voice is None:
+            raise AcsError(501, "NotImplemented", "No caller voice here: send 'pcm' or 'wav' instead.")
+        pcm = load_speech(await voice(text, lang), rate)
+    elif isinstance(body.get("wav"), str):
+        pcm = load_speech(body["wav"], rate)
+    else:
+        try:
+            pcm = load_speech(base64.b64decode(require_str(body, "pcm"), validate=True), rate)
+        except binascii.Error as exc:
+            raise bad_request("'pcm' must be base64") from exc
+    board.say(found.call_connection_id, pcm, rate)
+    seconds = round(len(pcm) / 2 / rate, 2)
+    return JSONResponse(
+        {"bytes": len(pcm), "seconds": seconds, "callConnectionId": found.call_connection_id},
+        status_code=202,
+    )
 
 
 def sim_routes(board: Switchboard) -> list[Route]:
@@ -88,18 +133,8 @@ def sim_routes(board: Switchboard) -> list[Route]:
         }
         return JSONResponse(payload, status_code=201)
 
-    def say(request: Request, body: dict[str, Any]) -> Response:
-        found = board.get(request.path_params["call_id"])
-        rate = found.audio.sample_rate if found.media is None else found.media.sample_rate
-        if isinstance(body.get("wav"), str):
-            pcm = load_speech(body["wav"], rate)
-        else:
-            try:
-                pcm = load_speech(base64.b64decode(require_str(body, "pcm"), validate=True), rate)
-            except binascii.Error as exc:
-                raise bad_request("'pcm' must be base64") from exc
-        board.say(found.call_connection_id, pcm, rate)
-        return JSONResponse({"bytes": len(pcm)}, status_code=202)
+    async def say(request: Request, body: dict[str, Any]) -> Response:
+        return await _say(board, request, body)
 
     def dtmf(request: Request, body: dict[str, Any]) -> Response:
         board.send_dtmf(request.path_params["call_id"], require_str(body, "tones"))
@@ -142,7 +177,7 @@ def sim_routes(board: Switchboard) -> list[Route]:
             }
         )
 
-    table: list[tuple[str, Callable[[Request, dict[str, Any]], Response], str]] = [
+    table: list[tuple[str, Handler, str]] = [
         ("/sim", info, "GET"),
         ("/sim/calls", calls, "GET"),
         ("/sim/calls/incoming", incoming, "POST"),

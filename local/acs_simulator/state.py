@@ -144,6 +144,10 @@ class SimulatorConfig:
     """`fetch_call(call connection id)` -> {"messages": [{"persona", "text"}], "claim": {...},
     "report_url"?}: what the softphone page shows (the call document, read by the local stack)."""
 
+    caller_voice: Callable[[str, str], Awaitable[bytes]] | None = None
+    """`voice(text, language)` -> 16 kHz mono PCM16LE: lets `POST /sim/calls/{id}/say {"text"}` speak a
+    typed line as the caller (the local stack gives it the local speech engines); None refuses text."""
+
     def event_grid_url(self, event_type: str) -> str | None:
         return self.event_grid_urls.get(event_type) or self.event_grid_urls.get("*")
 

@@ -595,7 +595,8 @@ def test_the_sim_http_api(sim: AcsSimulator, receiver: Receiver) -> None:
         call_id = ringing["callConnectionId"]
         assert http.get("/sim/calls").json()[0]["state"] == "ringing"
         pcm = base64.b64encode(tone(2)).decode()
-        assert http.post(f"/sim/calls/{call_id}/say", json={"pcm": pcm}).json() == {"bytes": 1280}
+        said = http.post(f"/sim/calls/{call_id}/say", json={"pcm": pcm}).json()
+        assert said == {"bytes": 1280, "seconds": 0.04, "callConnectionId": call_id}
         assert http.post(f"/sim/calls/{call_id}/dtmf", json={"tones": "7"}).status_code == 202
         assert http.post(f"/sim/calls/{call_id}/dtmf", json={"tones": "x"}).status_code == 400
         timeline = http.get(f"/sim/calls/{call_id}").json()["timeline"]
