@@ -5,15 +5,16 @@ Routes live under `/api`, the Functions host's default route prefix, so URLs are
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 
 from blueprints import calls, health, reports, runtime, sms
+from blueprints.body_limit import BodyLimit
 from shared.composition import ServicesHolder
 from shared.problems import plain_message
 from shared.settings import Settings, SettingsError
@@ -45,14 +46,8 @@ def create_api(settings: Settings | None = None) -> FastAPI:
     app.include_router(sms.router, prefix=API_PREFIX)
     app.include_router(reports.router, prefix=API_PREFIX)  # HTML pages; /report is outside the host's prefix
 
-    @app.middleware("http")
-    async def _bounded_body(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length", "0")
-        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
-            return JSONResponse({"detail": f"body larger than {MAX_BODY_BYTES} bytes"}, status_code=413)
-        return await call_next(request)
+    # outermost: the limit holds on the bytes read (chunked or not), before any route or key check
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
