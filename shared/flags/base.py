@@ -58,6 +58,16 @@ class FeatureFlags(BaseModel):
     (ends with ".", "?" or "!"); 0 always waits for `vad_silence_timeout_ms`."""
     vad_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     """Voice activity detection: sensitivity threshold, between 0 and 1."""
+    vad_unfinished_timeout_ms: NonNegativeInt = 1500
+    """Silence that ends an utterance whose words are not finished (a last word such as "the",
+    "is", "and", a filler, a number cut short) or that the end-of-turn model judges unfinished;
+    0 gives such utterances only `vad_silence_timeout_ms`."""
+    vad_end_of_turn_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    """End-of-turn model: probability of "finished" at or above which the caller is done; 0 turns
+    the model off (the transcript and the pause decide alone)."""
+    vad_continuation_window_ms: NonNegativeInt = 1500
+    """After a turn ended, caller speech starting within this window continues the same utterance:
+    the answer under way stops at once and is taken back, and both parts make one turn; 0 is off."""
 
     @classmethod
     def from_raw(cls, raw: Mapping[str, object]) -> FeatureFlags:

@@ -60,6 +60,15 @@ class TextToSpeech(Protocol):
     def supports(self, lang: str) -> bool: ...
 
 
+class TurnEndModel(Protocol):
+    """An acoustic end-of-turn model: does the caller's audio end like a finished turn?"""
+
+    async def probability(self, pcm: bytes) -> float:
+        """Probability (0..1) that the caller has finished, from their recent audio (16 kHz PCM16,
+        ending with the pause so far)."""
+        ...
+
+
 @dataclass(frozen=True)
 class SpeechEngines:
     """The engines a media host process uses for every call (loaded once)."""
@@ -67,3 +76,4 @@ class SpeechEngines:
     vad: VadEngine
     stt: SpeechToText
     tts: TextToSpeech
+    turn_end: TurnEndModel | None = None  # None: the words and the pause decide alone

@@ -104,7 +104,9 @@ async def test_malformed_frames_are_counted_and_dropped(tmp_path: Path) -> None:
 async def _turns_after_a_short_pause(tmp_path: Path, heard: str) -> int:
     """Turns taken once the caller said `heard` and then kept silent for 400 ms (a frame count:
     the silence is streamed at real time so the transcription finishes within it)."""
-    conversation = await _conversation(tmp_path, vad_silence_timeout_ms=500, vad_sentence_end_timeout_ms=300)
+    conversation = await _conversation(
+        tmp_path, vad_silence_timeout_ms=500, vad_sentence_end_timeout_ms=300, vad_unfinished_timeout_ms=0
+    )
     engines, _stt, tts = stub_engines([heard])
     session, phone, task = start_session(conversation, engines)
     await wait_for(lambda: tts.sentences and session.idle)  # the greeting was said
