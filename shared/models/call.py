@@ -223,6 +223,9 @@ class TurnLatency(_Part):
     """One conversational turn, times in milliseconds after the end of the caller's speech."""
 
     started_at: datetime = Field(default_factory=utc_now)
+    end_of_turn_ms: float | None = Field(
+        default=None, description="the silence waited before the turn was ended (the caller hears it too)"
+    )
     stt_final_ms: float | None = None
     llm_first_token_ms: float | None = None
     first_sentence_ms: float | None = None
