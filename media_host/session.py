@@ -17,6 +17,8 @@ from typing import Any
 
 from starlette.websockets import WebSocketDisconnect
 
+from media_host.continuation import Continuation
+from media_host.end_of_turn import TurnEnd, TurnEndPolicy
 from media_host.playback import Playback
 from media_host.protocol import AudioData, AudioMetadata, DtmfData, ProtocolError, frame_bytes, parse_inbound
 from media_host.turns import (
@@ -27,7 +29,6 @@ from media_host.turns import (
     TurnDetector,
     TurnEnded,
     TurnEvent,
-    complete_sentence,
 )
 from shared import metrics
 from shared.conversation.engine import Conversation
@@ -70,6 +71,7 @@ class SessionStats:
     dropped: int = 0
     turns: int = 0
     barge_ins: int = 0
+    continuations: int = 0  # turns taken back because the caller went on
     errors: list[str] = field(default_factory=list)
 
 
@@ -89,13 +91,16 @@ class CallSession:
         self._clock = clock
         self._metrics = recorder or metrics.Metrics()
         flags = conversation.ctx.flags
+        policy = TurnEndPolicy.from_flags(flags)
         self._turns = TurnDetector(
             TurnConfig(
                 threshold=flags.vad_threshold,
                 cutoff_ms=flags.vad_cutoff_timeout_ms,
-                silence_ms=flags.vad_silence_timeout_ms,
+                silence_ms=policy.longest_ms,
             )
         )
+        self._turn_end = TurnEnd(policy, engines.turn_end)
+        self._continuation = Continuation(flags.vad_continuation_window_ms, clock)
         self._vad = engines.vad.new_stream()
         self.stats = SessionStats()
         self._wire_rate = SAMPLE_RATE
@@ -143,6 +148,7 @@ class CallSession:
             *([self._agent] if self._agent else []),
             *([self._pause[1]] if self._pause else []),
         ]
+        self._turn_end.close()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -212,12 +218,15 @@ class CallSession:
             frame,
             probability=self._vad.speech_probability(frame),
             echo_level_dbfs=self.playback.echo_level_dbfs(),  # None unless the bot speaks
-            bot_speaking=self.playback.playing,
+            bot_speaking=self.playback.playing
+            and not self._may_continue(now),  # no cutoff for a continuation
             now=now,
         )
         for event in events:
             await self._on_turn_event(event, now)
-        if self._sentence_complete():  # after this frame's events: its segment is counted
+        if self._turns.all_cut and self._turn_end.ended(  # after this frame's events: its segment counts
+            self._turns.silence_ms, self._segments, self.conversation.ctx.lang
+        ):
             ended = self._turns.end_now()
             if ended is not None:
                 await self._on_turn_event(ended, now)
@@ -226,18 +235,26 @@ class CallSession:
         self._last_activity = now
         if isinstance(event, SpeechStarted):
             self._silence_prompts = 0
-            if event.barge_in:
+            if self._may_continue(now):
+                await self._continue_turn()
+            elif event.barge_in:
                 await self._barge_in()
+            if not self._segments:
+                self._turn_end.forget()
         elif isinstance(event, Pause):
             if self._pause is not None:
                 self._pause[1].cancel()  # the caller went on: that transcript is stale
             self._pause = (event.number, asyncio.create_task(self._transcribe(event.pcm)))
+            self._turn_end.on_pause(event.pcm)
         elif isinstance(event, Segment):
             self._segments.append(self._transcription(event.pcm, event.pause))
+            self._turn_end.on_segment(event.pcm)
         elif isinstance(event, TurnEnded):
             if event.pcm:
                 self._segments.append(self._transcription(event.pcm, event.pause))
+                self._turn_end.on_segment(event.pcm)
             segments, self._segments = self._segments, []
+            self._continuation.turn_ended(now, segments)
             await self._start_turn(segments, event.speech_end_at, turn_end_at=now)
 
     def _transcription(self, pcm: bytes, pause: int | None) -> asyncio.Task[str]:
@@ -246,19 +263,6 @@ class CallSession:
             task, self._pause = self._pause[1], None
             return task
         return asyncio.create_task(self._transcribe(pcm))
-
-    def _sentence_complete(self) -> bool:
-        """End the turn early: the caller has paused for `vad_sentence_end_timeout_ms` after saying
-        everything that is transcribed already, and it ends as a complete sentence."""
-        if not self._turns.all_cut:  # most frames: the caller is silent, or still saying something
-            return False
-        early_ms = self.conversation.ctx.flags.vad_sentence_end_timeout_ms
-        if not early_ms or self._turns.silence_ms < early_ms:
-            return False
-        if not self._segments or not all(task.done() for task in self._segments):
-            return False
-        last = self._segments[-1]
-        return not last.cancelled() and last.exception() is None and complete_sentence(last.result())
 
     async def _transcribe(self, pcm: bytes) -> str:
         try:
@@ -271,6 +275,19 @@ class CallSession:
         self.stats.barge_ins += 1
         self._metrics.count(metrics.MEDIA_BARGE_INS)
         await self._interrupt()
+
+    def _may_continue(self, now: float) -> bool:
+        """Speech now would continue the last turn: it ended moments ago and its answer is still
+        being prepared or said."""
+        answering = self.playback.playing or (self._agent is not None and not self._agent.done())
+        return answering and self._continuation.open(now)
+
+    async def _continue_turn(self) -> None:
+        """The caller goes on right after their turn ended: stop and take back the answer, and
+        carry the first part's transcripts into this utterance."""
+        self.stats.continuations += 1
+        await self._interrupt()
+        self._segments = await self._continuation.take_back(self.conversation.ctx)
 
     async def _interrupt(self) -> None:
         """Stop what the bot says (StopAudio first: the priority lane) and cancel its turn."""
@@ -304,12 +321,13 @@ class CallSession:
     async def _turn(
         self, segments: list[asyncio.Task[str]], speech_end_at: float, turn_end_at: float | None = None
     ) -> None:
-        texts = await asyncio.gather(*segments)
+        texts = await asyncio.gather(*map(asyncio.shield, segments))  # a continuation may carry them on
         text = " ".join(t.strip() for t in texts if t.strip())
         stt_final = self._clock()
         if not text:
             return
         self.stats.turns += 1
+        self._continuation.answering(self.conversation.ctx)
         timing = TurnTiming()
         marks = TurnMarks()
         try:
@@ -346,6 +364,7 @@ class CallSession:
             await previous.wait()
 
     async def _drain(self) -> None:
+        await self._continuation.settled()  # a continuation could still take this turn back
         if self._previous_sentence is not None:
             await self._previous_sentence.wait()
         await self.playback.wait_heard()

