@@ -3,6 +3,11 @@
 Every event is applied once: its id is marked in the cache after it is applied, and state changes
 are guarded by the call document itself (a redelivered CallDisconnected finds
 `post_call_enqueued_at` already set, so the post-call job is enqueued once even if the cache forgot).
+The cache mark is an optimisation: when the cache is down or hung the event is applied anyway.
+
+A finished call stays finished: once `disconnected`, only a redelivered CallDisconnected and a
+recording's state change are applied; late or out-of-order events (CallConnected, transfers, tones)
+are logged and dropped. Event data of the wrong shape is a ValueError (HTTP 400), never a crash.
 """
 
 from __future__ import annotations
@@ -12,6 +17,9 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
+from pydantic import ValidationError
+
+from shared.cache.dedupe import already_done, mark_done
 from shared.composition import Services
 from shared.jobs.base import POST_CALL, Job
 from shared.models import Call, CallState, Message, MessageAction, Persona
@@ -51,22 +59,43 @@ async def handle_call_events(
         raise CallNotFoundError(call_id)
     check_call_secret(call.secrets.callback, secret)
     applied: list[str] = []
+    finished = call.connection.state is CallState.DISCONNECTED
     for event in events:
         kind = str(event.get("type", "")).removeprefix(EVENT_PREFIX)
-        seen_key = f"call-event:{event.get('id') or ''}"
-        if event.get("id") and await services.cache.get(seen_key) is not None:
-            log.info("call %s: event %s (%s) already handled", call_id, event.get("id"), kind)
+        event_id = event.get("id") if isinstance(event.get("id"), str) else None
+        seen_key = f"call-event:{event_id}"
+        if event_id and await already_done(services.cache, seen_key):
+            log.info("call %s: event %s (%s) already handled", call_id, event_id, kind)
             continue
         handler = _HANDLERS.get(kind)
         if handler is None:
             log.info("call %s: event %s not handled", call_id, kind)
             continue
+        if finished and kind not in _AFTER_THE_END:
+            log.info("call %s: late %s dropped (the call is finished)", call_id, kind)
+            continue
         data = event.get("data")
-        await handler(services, call, data if isinstance(data, dict) else {})
-        if event.get("id"):  # marked once applied: a failed handler lets the redelivery try again
-            await services.cache.set(seen_key, b"1", ttl_sec=SEEN_EVENT_TTL_SEC)
+        try:
+            await handler(services, call, data if isinstance(data, dict) else {})
+        except (AttributeError, TypeError, KeyError, ValidationError) as exc:
+            raise ValueError(f"event {kind}: malformed data: {exc}") from exc
+        finished = finished or kind == "CallDisconnected"
+        if event_id:  # marked once applied: a failed handler lets the redelivery try again
+            await mark_done(services.cache, seen_key, ttl_sec=SEEN_EVENT_TTL_SEC)
         applied.append(kind)
     return applied
+
+
+def _field(data: dict[str, Any], *path: str) -> Any:
+    """`data[path[0]][path[1]]...`, or None where a level is missing or not an object."""
+    value: Any = data
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 async def _save(services: Services, call: Call, mutate: Callable[[Call], None]) -> Call:
@@ -75,14 +104,20 @@ async def _save(services: Services, call: Call, mutate: Callable[[Call], None]) 
 
 async def _connected(services: Services, call: Call, data: dict[str, Any]) -> None:
     def apply(stored: Call) -> None:
+        if stored.connection.state is CallState.DISCONNECTED:  # a disconnect got in first
+            return
         stored.connection.state = CallState.CONNECTED
         stored.connection.call_connection_id = (
-            data.get("callConnectionId") or stored.connection.call_connection_id
+            _text(data.get("callConnectionId")) or stored.connection.call_connection_id
         )
-        stored.connection.server_call_id = data.get("serverCallId") or stored.connection.server_call_id
-        stored.connection.correlation_id = data.get("correlationId") or stored.connection.correlation_id
+        stored.connection.server_call_id = _text(data.get("serverCallId")) or stored.connection.server_call_id
+        stored.connection.correlation_id = (
+            _text(data.get("correlationId")) or stored.connection.correlation_id
+        )
 
     stored = await _save(services, call, apply)
+    if stored.connection.state is not CallState.CONNECTED:
+        return
     flags = await services.flags.get()
     if flags.recording_enabled and not stored.recording_id:
         await _start_recording(services, stored)
@@ -134,9 +169,11 @@ async def _stop_recording(services: Services, call: Call, recording_id: str) -> 
 
 
 async def _transfer_accepted(services: Services, call: Call, data: dict[str, Any]) -> None:
-    target = ((data.get("transferTarget") or {}).get("phoneNumber") or {}).get("value") or ""
+    target = _text(_field(data, "transferTarget", "phoneNumber", "value")) or ""
 
     def apply(stored: Call) -> None:
+        if stored.connection.state is CallState.DISCONNECTED:
+            return
         stored.connection.state = CallState.TRANSFERRING
         stored.messages.append(
             Message(
@@ -149,7 +186,7 @@ async def _transfer_accepted(services: Services, call: Call, data: dict[str, Any
 
 async def _transfer_failed(services: Services, call: Call, data: dict[str, Any]) -> None:
     """The agent's line refused: apologise and hang up (a call-back reminder is the caller's way back)."""
-    reason = (data.get("resultInformation") or {}).get("message", "transfer failed")
+    reason = _text(_field(data, "resultInformation", "message")) or "transfer failed"
     apology = services.prompts.phrase(
         "transfer_failed", call.current_lang, {"bot_company": call.initiate.bot_company}
     )
@@ -171,7 +208,8 @@ async def _transfer_failed(services: Services, call: Call, data: dict[str, Any])
 
 async def _recognize_completed(services: Services, call: Call, data: dict[str, Any]) -> None:
     """A key pressed to choose the language: 1 for the first available language, 2 for the second..."""
-    tones = (data.get("dtmfResult") or {}).get("tones") or []
+    tones = _field(data, "dtmfResult", "tones")
+    tones = tones if isinstance(tones, list) else []
     key = _TONE_KEYS.get(str(tones[0]).lower(), str(tones[0])) if tones else ""
     languages = call.initiate.lang.availables
     if key in DTMF_LANGUAGE_KEYS and 0 < int(key) <= len(languages):
@@ -184,7 +222,7 @@ async def _recognize_completed(services: Services, call: Call, data: dict[str, A
 
 
 async def _recording_state(services: Services, call: Call, data: dict[str, Any]) -> None:
-    recording_id = data.get("recordingId")
+    recording_id = _text(data.get("recordingId"))
     if recording_id and recording_id != call.recording_id:
 
         def apply(stored: Call) -> None:
@@ -194,9 +232,15 @@ async def _recording_state(services: Services, call: Call, data: dict[str, Any])
 
 
 async def _logged(services: Services, call: Call, data: dict[str, Any]) -> None:
-    info = data.get("resultInformation") or {}
-    log.info("call %s: %s %s", call.call_id, info.get("code", ""), info.get("message", ""))
+    log.info(
+        "call %s: %s %s",
+        call.call_id,
+        _field(data, "resultInformation", "code") or "",
+        _field(data, "resultInformation", "message") or "",
+    )
 
+
+_AFTER_THE_END = frozenset({"CallDisconnected", "RecordingStateChanged"})
 
 _HANDLERS = {
     "CallConnected": _connected,

@@ -2,13 +2,15 @@
 
 A text joins the transcript of the sender's latest call, as a human SMS message, so the next call
 (or the report) sees it. A number with no call is logged and ignored. Each provider message id is
-applied once: a redelivered event finds its id marked in the cache.
+applied once: a redelivered event finds its id marked in the cache (a cache that is down or hung
+only loses the mark: the text is still added).
 """
 
 from __future__ import annotations
 
 import logging
 
+from shared.cache.dedupe import already_done, mark_done
 from shared.composition import Services
 from shared.models import Call, Message, MessageAction, Persona
 from shared.models.call import MAX_MESSAGE_CHARS
@@ -28,7 +30,7 @@ async def receive_sms(
 ) -> Call | None:
     """Append the text to the sender's latest call; returns that call, or None when ignored."""
     seen_key = f"sms-received:{message_id}" if message_id else None
-    if seen_key and await services.cache.get(seen_key) is not None:
+    if seen_key and await already_done(services.cache, seen_key):
         log.info("inbound SMS %s already applied", message_id)
         return None
     page = await services.store.list_by_phone(from_phone, limit=1)
@@ -43,6 +45,6 @@ async def receive_sms(
 
     call = await update_call(services.store, latest.call_id, _append, caller_phone=latest.caller_phone)
     if seen_key:  # marked once applied: a failed write lets the redelivery try again
-        await services.cache.set(seen_key, b"1", ttl_sec=SEEN_SMS_TTL_SEC)
+        await mark_done(services.cache, seen_key, ttl_sec=SEEN_SMS_TTL_SEC)
     log.info("inbound SMS added to call %s", call.call_id)
     return call
