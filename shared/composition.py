@@ -7,20 +7,23 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.blobs.base import BlobStore
+from shared.blobs.base import BlobStore, NoBlobStore
 from shared.cache.base import Cache
 from shared.flags.base import FlagSource
-from shared.jobs.base import JobQueue, MemoryJobQueue
+from shared.jobs.base import JobQueue, MemoryJobQueue, NoJobQueue
 from shared.llm.client import OpenAiChatModel, build_chat_models
 from shared.llm.fallback import FallbackChatModel
 from shared.prompts import Prompts
 from shared.recordings.base import RecordingDownloader
-from shared.search.base import DocumentSearch, InMemorySearch, load_documents
+from shared.search.base import DocumentSearch
+from shared.search.cached import CachedSearch
 from shared.settings import (
     BlobsBackend,
     CacheBackend,
     FlagsBackend,
     JobsBackend,
+    ProcessRole,
+    SearchBackend,
     Settings,
     SmsBackend,
     SpeechBackend,
@@ -72,6 +75,7 @@ class Services:
             ("jobs", self.jobs.close),
             ("blobs", self.blobs.close),
             ("recordings", self.recordings.close),
+            ("search", self.search.close),
         ]
         closers += [(f"llm {role}", model.close) for role, model in self.llm_models.items()]
         for name, closer in closers:
@@ -164,17 +168,24 @@ def build_sms(settings: Settings) -> SmsSender:
 
 
 def build_jobs(settings: Settings) -> JobQueue:
+    if not settings.runs(ProcessRole.FUNCTIONS):
+        return NoJobQueue(settings.process_role.value)
     if settings.jobs_backend is JobsBackend.STORAGE:
         from shared.jobs.storage_queue import StorageJobQueue  # noqa: PLC0415
 
         connection = settings.jobs.connection_string
-        assert connection is not None  # guaranteed by Settings validation
-        return StorageJobQueue(connection.get_secret_value(), settings.jobs.queue_name)
+        return StorageJobQueue(
+            connection.get_secret_value() if connection else None,
+            settings.jobs.queue_name,
+            account_url=settings.jobs.account_url,
+        )
     return MemoryJobQueue()
 
 
 def build_blobs(settings: Settings) -> BlobStore:
     blobs = settings.blobs
+    if not settings.runs(ProcessRole.FUNCTIONS):
+        return NoBlobStore(settings.process_role.value)
     if settings.blobs_backend is BlobsBackend.AZURE:
         from shared.blobs.azure_blob import AzureBlobStore  # noqa: PLC0415 (Azure SDK only when used)
 
@@ -202,23 +213,36 @@ def build_recordings(settings: Settings) -> RecordingDownloader:
     return HttpRecordingDownloader([acs.endpoint] if acs.endpoint else [])
 
 
-def build_search(settings: Settings) -> DocumentSearch:
-    folder = settings.search.documents_path
-    return InMemorySearch(load_documents(folder) if folder else [])
+def build_search(settings: Settings, cache: Cache) -> DocumentSearch:
+    """The knowledge index (AI Search, or the local SQLite one), its results kept in the cache."""
+    search = settings.search
+    index: DocumentSearch
+    if settings.search_backend is SearchBackend.AZURE:
+        from shared.search.azure_search import AzureKnowledgeIndex  # noqa: PLC0415 (Azure SDK only when used)
+
+        index = AzureKnowledgeIndex.from_settings(search)
+        namespace = f"azure:{search.azure.index}"
+    else:
+        from shared.search.sqlite_index import SqliteKnowledgeIndex, local_embedder  # noqa: PLC0415
+
+        index = SqliteKnowledgeIndex(search.sqlite.path, embedder=local_embedder(search.sqlite))
+        namespace = f"sqlite:{search.sqlite.path}"
+    return CachedSearch(index, cache, namespace=namespace, ttl_sec=search.cache_ttl_sec)
 
 
 def build_services(settings: Settings | None = None) -> Services:
     """Every adapter of the process."""
     settings = settings or load_settings()
+    cache = build_cache(settings)
     return Services(
         settings=settings,
         store=build_store(settings),
-        cache=build_cache(settings),
+        cache=cache,
         flags=build_flags(settings),
         prompts=Prompts.load(settings.prompts.path, overrides=settings.prompts.overrides_path),
         telephony=build_telephony(settings),
         sms=build_sms(settings),
-        search=build_search(settings),
+        search=build_search(settings, cache),
         llm_models=build_chat_models(settings.llm),
         jobs=build_jobs(settings),
         blobs=build_blobs(settings),
@@ -287,8 +311,10 @@ def _turn_end_model(location: str) -> TurnEndModel | None:
 class ServicesHolder:
     """Builds the services on first use (the Functions host gives no reliable start hook) and once only."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, role: ProcessRole = ProcessRole.ALL) -> None:
+        """Without `settings`, they are loaded from the environment on first use, for `role`."""
         self._settings = settings
+        self._role = role
         self._services: Services | None = None
         self._lock = asyncio.Lock()
 
@@ -296,7 +322,7 @@ class ServicesHolder:
         if self._services is None:
             async with self._lock:
                 if self._services is None:
-                    self._services = build_services(self._settings)
+                    self._services = build_services(self._settings or load_settings(process_role=self._role))
         return self._services
 
     def peek(self) -> Services | None:

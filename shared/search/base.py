@@ -1,6 +1,12 @@
-"""The search port and a simple in-process adapter (keyword scoring over a list of documents).
+"""The search port: what the conversation asks (`DocumentSearch`) and what the indexer writes to
+(`KnowledgeIndex`), with the records both speak of.
 
-The SQLite FTS5 and Azure AI Search adapters come with the knowledge-ingestion work.
+Adapters: `sqlite_index.SqliteKnowledgeIndex` (the embedded default: FTS5/BM25, optional vectors),
+`azure_search.AzureKnowledgeIndex` (Azure AI Search), `InMemorySearch` below (a fixed list of documents,
+for tests), and `cached.CachedSearch` in front of any of them.
+
+A record follows the AI Search index schema of the reference system: `id`, `question`, `answer`,
+`context`, `document_synthesis`, `file_path`, `created_at`, `vectors`.
 """
 
 from __future__ import annotations
@@ -26,14 +32,70 @@ class Document:
 
 @dataclass(frozen=True)
 class SearchHit:
+    """One document passage found: `title` is its question (or heading), `content` its answer,
+    `source` the file it came from. `score` is the adapter's own ranking score (higher is better, not
+    comparable between adapters); `confidence` (0-1) is how much of the query the passage covers."""
+
     title: str
     content: str
     source: str
     score: float
+    id: str = ""
+    context: str = ""
+    synthesis: str = ""
+    confidence: float = 0.0
 
 
 class DocumentSearch(Protocol):
     async def search(self, query: str, *, lang: str | None = None, top: int = 3) -> list[SearchHit]: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class KnowledgeRecord:
+    """One indexed chunk of a document (the AI Search schema; `lang` is kept by the local index only)."""
+
+    id: str
+    file_path: str
+    question: str
+    answer: str
+    context: str
+    document_synthesis: str
+    created_at: str
+    lang: str | None = None
+    vectors: tuple[float, ...] | None = None
+
+
+class SearchIndexError(RuntimeError):
+    """The index cannot be read or written (unreachable service, refused request, broken file)."""
+
+
+class KnowledgeIndex(DocumentSearch, Protocol):
+    """A searchable index the `index` command keeps in step with a set of files."""
+
+    async def ensure_index(self) -> bool:
+        """Create the index when missing; `True` when it was created."""
+        ...
+
+    async def sources(self) -> dict[str, set[str]]:
+        """Each indexed file path with the ids of its records."""
+        ...
+
+    async def upsert(self, records: list[KnowledgeRecord]) -> None: ...
+
+    async def delete(self, ids: list[str]) -> None: ...
+
+
+class Embedder(Protocol):
+    """Text -> vectors (unit length), for hybrid search."""
+
+    name: str
+    dimensions: int
+
+    async def embed(self, texts: list[str]) -> list[list[float]]: ...
+
+    async def close(self) -> None: ...
 
 
 def _terms(text: str) -> list[str]:
@@ -75,10 +137,13 @@ class InMemorySearch:
             if score > 0:
                 scored.append((score, position))
         scored.sort(key=lambda item: (-item[0], item[1]))
-        return [
+        return [  # (confidence left at 0: this adapter never answers on its own)
             SearchHit(self._documents[i].title, self._documents[i].content, self._documents[i].source, s)
             for s, i in scored[:top]
         ]
+
+    async def close(self) -> None:
+        return None
 
 
 def load_documents(folder: Path) -> list[Document]:
