@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from blueprints import calls, health, reports, runtime, sms
+from blueprints import calls, docs, health, reports, runtime, sms
 from blueprints.body_limit import BodyLimit
 from shared.composition import ServicesHolder
 from shared.problems import plain_message
@@ -39,12 +39,20 @@ def create_api(settings: Settings | None = None) -> FastAPI:
         yield
         await (holder or runtime.current()).aclose()
 
-    app = FastAPI(title="Call Center AI", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="Call Center AI",
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url=f"{API_PREFIX}/openapi.json",  # under the host's route prefix, like the docs page
+        docs_url=None,  # FastAPI's page loads Swagger UI from a CDN: /api/docs serves it offline
+        redoc_url=None,
+    )
     app.state.services = holder
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(calls.router, prefix=API_PREFIX)
     app.include_router(sms.router, prefix=API_PREFIX)
     app.include_router(reports.router, prefix=API_PREFIX)  # HTML pages; /report is outside the host's prefix
+    app.include_router(docs.router, prefix=API_PREFIX)
 
     # outermost: the limit holds on the bytes read (chunked or not), before any route or key check
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)

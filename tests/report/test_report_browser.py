@@ -197,3 +197,23 @@ def test_a_tampered_link_shows_the_forbidden_page(server: Server, tab: Watched) 
     assert "not valid or has expired" in tab.page.locator("main").inner_text()
     assert "Jane" not in tab.page.content()
     screenshot(tab.page, "report-forbidden")
+
+
+def test_the_api_docs_page_works_offline(server: Server, tab: Watched) -> None:
+    """Swagger UI at /api/docs, from the installed package: same-origin files only, CSP-clean."""
+    page = tab.page
+    response = page.goto(f"{server.url}/api/docs")
+    assert response is not None and response.status == 200
+    csp = response.headers["content-security-policy"]
+    scripts = next(part for part in csp.split(";") if part.strip().startswith("script-src"))
+    assert scripts.strip() == "script-src 'self'"  # no inline script, no eval
+    operations = page.locator(".opblock-summary-path")
+    operations.first.wait_for(timeout=15_000)
+    paths = {operations.nth(i).get_attribute("data-path") for i in range(operations.count())}
+    assert {"/api/call", "/api/call/{call_id}"} <= paths, paths
+    assert "Call Center AI" in page.locator(".info .title").inner_text()
+    page.locator(".opblock-summary-path[data-path='/api/call']").first.click()
+    page.locator(".opblock-body").first.wait_for()
+    screenshot(page, "api-docs")
+    assert tab.problems == []  # no CSP violation, no failed load, no script error
+    assert all(url.startswith(server.url) for url in tab.requests), tab.requests  # no CDN
