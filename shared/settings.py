@@ -49,6 +49,18 @@ class CacheBackend(StrEnum):
     REDIS = "redis"
 
 
+class ProcessRole(StrEnum):
+    """Which process these settings configure: each validates only what it uses."""
+
+    ALL = "all"  # one local process or stack running both
+    FUNCTIONS = "functions"  # the function app
+    MEDIA = "media"  # the media host container
+
+
+# Environment variables Azure sets in a function app (WEBSITE_*) or a container app (CONTAINER_APP_*)
+AZURE_HOST_MARKERS = ("WEBSITE_INSTANCE_ID", "CONTAINER_APP_NAME")
+
+
 class JobsBackend(StrEnum):
     MEMORY = "memory"
     STORAGE = "storage"
@@ -114,6 +126,11 @@ class FlagsSettings(BaseModel):
 class JobsSettings(BaseModel):
     backend: JobsBackend | None = Field(default=None, description="default: memory (local), storage (azure)")
     connection_string: SecretStr | None = Field(default=None, description="Azure Storage (or Azurite)")
+    account_url: str | None = Field(
+        default=None,
+        description="queue service URL (https://<account>.queue.core.windows.net) with Entra ID, "
+        "when no connection string",
+    )
     queue_name: str = "post-call"
 
 
@@ -147,29 +164,6 @@ class PromptsSettings(BaseModel):
     overrides_path: Path | None = Field(default=None, description="a YAML merged over the prompts")
 
 
-class SearchSettings(BaseModel):
-    backend: SearchBackend | None = Field(
-        default=None, description="default: azure when SEARCH__AZURE__ENDPOINT is set, else sqlite"
-    )
-    top: int = Field(default=3, ge=1, le=20, description="documents per query")
-    min_score: float = Field(
-        default=0.0,
-        ge=0.0,
-        description="AI Search: hits scoring below this are dropped (the reranker score when semantic)",
-    )
-
-
-class CallbackJwtSettings(BaseModel):
-    """How ACS signs its callbacks: RS256 JWTs whose keys are published as a JWKS."""
-
-    issuer: str = "https://acscallautomation.communication.azure.com"
-    audience: str | None = Field(default=None, description="the ACS resource's immutable id")
-    jwks_url: str = "https://acscallautomation.communication.azure.com/calling/keys"
-
-
-class AcsSettings(BaseModel):
-    endpoint: str | None = Field(default=None, description="https://<resource>.communication.azure.com")
-    access_key: SecretStr | None = Field(default=None, description="empty: Entra ID (DefaultAzureCredential)")
 class SearchBackend(StrEnum):
     SQLITE = "sqlite"
     AZURE = "azure"
@@ -210,10 +204,16 @@ class SqliteSearchSettings(BaseModel):
     embeddings: bool = Field(default=True, description="false: keyword search only, even with a model")
 
 
-    phone_number: str = Field(default="+33100000000", description="the bot's number (E.164)")
-    callback_jwt: CallbackJwtSettings = CallbackJwtSettings()
-
-
+class SearchSettings(BaseModel):
+    backend: SearchBackend | None = Field(
+        default=None, description="default: azure when SEARCH__AZURE__ENDPOINT is set, else sqlite"
+    )
+    top: int = Field(default=3, ge=1, le=20, description="documents per query")
+    min_score: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="AI Search: hits scoring below this are dropped (the reranker score when semantic)",
+    )
     answer_min_confidence: float = Field(
         default=0.6,
         ge=0.0,
@@ -227,6 +227,23 @@ class SqliteSearchSettings(BaseModel):
     )
     sqlite: SqliteSearchSettings = SqliteSearchSettings()
     azure: AzureSearchSettings = AzureSearchSettings()
+
+
+class CallbackJwtSettings(BaseModel):
+    """How ACS signs its callbacks: RS256 JWTs whose keys are published as a JWKS."""
+
+    issuer: str = "https://acscallautomation.communication.azure.com"
+    audience: str | None = Field(default=None, description="the ACS resource's immutable id")
+    jwks_url: str = "https://acscallautomation.communication.azure.com/calling/keys"
+
+
+class AcsSettings(BaseModel):
+    endpoint: str | None = Field(default=None, description="https://<resource>.communication.azure.com")
+    access_key: SecretStr | None = Field(default=None, description="empty: Entra ID (DefaultAzureCredential)")
+    phone_number: str = Field(default="+33100000000", description="the bot's number (E.164)")
+    callback_jwt: CallbackJwtSettings = CallbackJwtSettings()
+
+
 class TwilioSettings(BaseModel):
     account_sid: str | None = None
     auth_token: SecretStr | None = Field(default=None, description="also checks inbound webhook signatures")
@@ -269,6 +286,12 @@ class MediaSettings(BaseModel):
         ge=1,
         le=64,
         description="media-host processes sharing its port (calls are independent; one event loop each)",
+    )
+    drain_timeout_sec: float = Field(
+        default=900,
+        ge=0,
+        description="on SIGTERM (scale-in, rollout), how long live calls may go on before the media host "
+        "closes them; it takes no new call meanwhile (the container's termination grace must be longer)",
     )
 
 
@@ -328,6 +351,9 @@ class Settings(BaseSettings):
     )
 
     mode: Mode = Mode.LOCAL
+    process_role: ProcessRole = Field(
+        default=ProcessRole.ALL, description="functions or media: which process these settings are for"
+    )
     api: ApiSettings = ApiSettings()
     store: StoreSettings = StoreSettings()
     cache: CacheSettings = CacheSettings()
@@ -370,8 +396,18 @@ class Settings(BaseSettings):
         return self.blobs.backend or (BlobsBackend.AZURE if self.mode is Mode.AZURE else BlobsBackend.FILES)
 
     @property
+    def search_backend(self) -> SearchBackend:
+        return self.search.backend or (
+            SearchBackend.AZURE if self.search.azure.endpoint else SearchBackend.SQLITE
+        )
+
+    @property
     def sms_backend(self) -> SmsBackend:
         return self.sms.backend or (SmsBackend.ACS if self.acs.endpoint else SmsBackend.OUTBOX)
+
+    def runs(self, role: ProcessRole) -> bool:
+        """Whether this process plays `role` (a local process plays both)."""
+        return self.process_role in (role, ProcessRole.ALL)
 
     def _missing_blob_settings(self) -> list[str]:
         if self.blobs_backend is BlobsBackend.AZURE and not (
@@ -379,6 +415,51 @@ class Settings(BaseSettings):
         ):
             return ["BLOBS__CONNECTION_STRING (or BLOBS__ACCOUNT_URL): required by the azure blob storage"]
         return []
+
+    def _missing_azure_settings(self) -> list[str]:
+        """What azure mode needs, per process role: the media host needs no report key nor job queue."""
+        if self.mode is not Mode.AZURE:
+            marker = next((name for name in AZURE_HOST_MARKERS if os.environ.get(name)), None)
+            if marker is None:
+                return []
+            return [
+                f"MODE: set MODE=azure: this process runs on Azure ({marker} is set), where local mode "
+                f"would keep calls in a local SQLite file and jobs, cache and texts in one instance's memory"
+            ]
+        missing: list[str] = []
+        if not self.acs.endpoint:
+            missing.append("ACS__ENDPOINT: required in azure mode to place and answer calls")
+        if not self.acs.callback_jwt.audience:
+            missing.append("ACS__CALLBACK_JWT__AUDIENCE: required in azure mode to check ACS callbacks")
+        if self.runs(ProcessRole.FUNCTIONS):
+            if not self.api.key:
+                missing.append("API__KEY: required in azure mode to protect the API")
+            if not self.report.signing_key:
+                missing.append("REPORT__SIGNING_KEY: required in azure mode to sign report links")
+            if not self.api.public_url.lower().startswith("https://"):
+                missing.append(
+                    f"API__PUBLIC_URL: must be the function app's https:// URL in azure mode "
+                    f"(got {self.api.public_url!r}): ACS only calls back over https"
+                )
+            if not self.media.public_url.lower().startswith("wss://"):
+                missing.append(
+                    f"MEDIA__PUBLIC_URL: must be the media host's wss:// URL in azure mode "
+                    f"(got {self.media.public_url!r}): ACS only streams media over wss"
+                )
+        return missing
+
+    def _missing_function_app_settings(self) -> list[str]:
+        """Adapters only the function app uses: the post-call job queue and the recordings store."""
+        if not self.runs(ProcessRole.FUNCTIONS):
+            return []
+        missing: list[str] = []
+        if self.jobs_backend is JobsBackend.STORAGE and not (
+            self.jobs.connection_string or self.jobs.account_url
+        ):
+            missing.append(
+                "JOBS__CONNECTION_STRING (or JOBS__ACCOUNT_URL): required by the storage job queue"
+            )
+        return missing + self._missing_blob_settings()
 
     @model_validator(mode="after")
     def _chosen_adapters_are_configured(self) -> Settings:
@@ -395,26 +476,14 @@ class Settings(BaseSettings):
                 "FLAGS__APPCONFIG__ENDPOINT (or FLAGS__APPCONFIG__CONNECTION_STRING): "
                 "required by the appconfig flags"
             )
-    @property
-    def search_backend(self) -> SearchBackend:
-        return self.search.backend or (
-            SearchBackend.AZURE if self.search.azure.endpoint else SearchBackend.SQLITE
-        )
-
-        if self.jobs_backend is JobsBackend.STORAGE and not self.jobs.connection_string:
-            missing.append("JOBS__CONNECTION_STRING: required by the storage job queue")
         if self.speech.backend is SpeechBackend.AZURE and not (
             self.speech.azure.region or self.speech.azure.endpoint
         ):
             missing.append("SPEECH__AZURE__REGION (or SPEECH__AZURE__ENDPOINT): required by Azure Speech")
-        if self.mode is Mode.AZURE and not self.api.key:
-            missing.append("API__KEY: required in azure mode to protect the API")
-        if self.mode is Mode.AZURE and not self.acs.endpoint:
-            missing.append("ACS__ENDPOINT: required in azure mode to place and answer calls")
-        if self.mode is Mode.AZURE and not self.acs.callback_jwt.audience:
-            missing.append("ACS__CALLBACK_JWT__AUDIENCE: required in azure mode to check ACS callbacks")
-        if self.sms_backend is SmsBackend.ACS and not self.acs.endpoint:
+        if self.sms_backend is SmsBackend.ACS and not self.acs.endpoint and self.mode is not Mode.AZURE:
             missing.append("ACS__ENDPOINT: required by the acs SMS backend")
+        if self.search_backend is SearchBackend.AZURE and not self.search.azure.endpoint:
+            missing.append("SEARCH__AZURE__ENDPOINT: required by the AI Search backend")
         if self.sms_backend is SmsBackend.TWILIO:
             twilio = self.sms.twilio
             missing += [
@@ -426,9 +495,7 @@ class Settings(BaseSettings):
                 )
                 if not value
             ]
-        if self.mode is Mode.AZURE and not self.report.signing_key:
-            missing.append("REPORT__SIGNING_KEY: required in azure mode to sign report links")
-        missing += self._missing_blob_settings()
+        missing += self._missing_azure_settings() + self._missing_function_app_settings()
         if missing:
             raise ValueError("; ".join(missing))
         return self
@@ -482,8 +549,6 @@ class SettingsError(RuntimeError):
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"invalid settings ({len(problems)} problem(s)):\n{lines}")
 
-        if self.search_backend is SearchBackend.AZURE and not self.search.azure.endpoint:
-            missing.append("SEARCH__AZURE__ENDPOINT: required by the AI Search backend")
 
 def _variable_name(loc: tuple[int | str, ...]) -> str:
     return ENV_NESTED_DELIMITER.join(str(part) for part in loc).upper()
@@ -493,6 +558,13 @@ def load_settings(**overrides: Any) -> Settings:
     """Build and validate the settings, or raise one `SettingsError` listing every problem."""
     try:
         return Settings(**overrides)
+    except yaml.YAMLError as exc:  # config.yaml: one line with the place, not the parser's traceback
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "unreadable"
+        raise SettingsError(
+            [f"config.yaml is not valid YAML{where}: {problem}; fix it, or move it away to use the defaults"]
+        ) from None
     except ValidationError as exc:
         problems: list[str] = []
         for error in exc.errors():
@@ -505,13 +577,6 @@ def load_settings(**overrides: Any) -> Settings:
                 got = "" if shown in message or error["type"] == "missing" else f" (got {shown})"
                 problems.append(f"{_variable_name(error['loc'])}: {message}{got}")
         raise SettingsError(problems) from None
-    except yaml.YAMLError as exc:  # config.yaml: one line with the place, not the parser's traceback
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "unreadable"
-        raise SettingsError(
-            [f"config.yaml is not valid YAML{where}: {problem}; fix it, or move it away to use the defaults"]
-        ) from None
     except (ValueError, TypeError):
         if _config_yaml_is_a_mapping():
             raise
