@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import phonenumbers
+
 from shared.claim.values import ParseContext
 from shared.flags.base import FeatureFlags
 from shared.models import Call, Message
-from shared.prompts import Prompts
+from shared.prompts import Prompts, fill
 from shared.search.base import DocumentSearch
 from shared.settings import ConversationSettings
 from shared.sms.base import SmsSender
@@ -46,6 +49,8 @@ class FormState:
     last_prompt: str | None = None
     attempts: int = 0
     last_noted: str | None = None
+    confirming: str | None = None  # a value read back with "is that right?", not answered yet
+    heard_caller: bool = False  # the caller spoke at least once (their first words answer the greeting)
     done: bool = False
 
 
@@ -61,6 +66,7 @@ class CallContext:
     form: FormState = field(default_factory=FormState)
     clock: Callable[[], datetime] | None = None  # tests pin "now" for spoken dates
     drain: Callable[[], Awaitable[None]] | None = None  # set by the media host: wait until all is heard
+    said: dict[str, str] = field(default_factory=dict)  # the variant last said of each phrase
 
     async def heard(self) -> None:
         """Wait until everything spoken so far reached the caller (before hanging up or transferring)."""
@@ -75,9 +81,21 @@ class CallContext:
         zone = ZoneInfo(self.settings.timezone)
         return self.clock().astimezone(zone) if self.clock else datetime.now(zone)
 
+    def phone_region(self) -> str:
+        """Where a national phone number said by the caller belongs: the region of the caller's own
+        number, else the call's language ("en-US" → US), else the setting."""
+        try:
+            region = phonenumbers.region_code_for_number(phonenumbers.parse(self.call.caller_phone, None))
+        except phonenumbers.NumberParseException:
+            region = None
+        if region and region in phonenumbers.SUPPORTED_REGIONS:
+            return str(region)
+        country = self.lang.rpartition("-")[2].upper()
+        return country if country in phonenumbers.SUPPORTED_REGIONS else self.settings.default_region
+
     def parse_context(self) -> ParseContext:
         return ParseContext(
-            now=self.now(), timezone=self.settings.timezone, default_region=self.settings.default_region
+            now=self.now(), timezone=self.settings.timezone, default_region=self.phone_region()
         )
 
     def placeholders(self) -> dict[str, object]:
@@ -99,8 +117,14 @@ class CallContext:
             "lang": self.lang,
         }
 
-    def phrase(self, name: str) -> str:
-        return self.ports.prompts.phrase(name, self.lang, self.placeholders())
+    def phrase(self, name: str, **values: object) -> str:
+        """One variant of a spoken phrase in the call's language, filled; never the variant said last
+        time, so a repeated step does not sound scripted."""
+        choices = list(self.ports.prompts.phrase_choices(name, self.lang))
+        fresh = [choice for choice in choices if choice != self.said.get(name)] or choices
+        choice = random.choice(fresh)  # noqa: S311 (wording variety, not security)
+        self.said[name] = choice
+        return fill(choice, {**self.placeholders(), **values})
 
     async def save(self, mutate: Callable[[Call], Awaitable[None] | None]) -> Call:
         """Apply `mutate` to the stored call (retrying on concurrent writes) and keep the result."""

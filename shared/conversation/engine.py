@@ -7,16 +7,19 @@ for the rest of the call when every model fails (the call records it).
 from __future__ import annotations
 
 import logging
+import re
 
 from shared.composition import Services
 from shared.conversation.context import CallContext, ConversationPorts
 from shared.conversation.form_agent import FormAgent
 from shared.conversation.llm_agent import AllModelsFailed, LlmAgent, TurnTiming
 from shared.conversation.tools import Speak
+from shared.conversation.wording import spoken_purpose
 from shared.llm.client import ModelFailure
-from shared.models import AgentKind, Call, Message, Persona
+from shared.models import AgentKind, Call, CallDirection, Message, Persona
 
 log = logging.getLogger(__name__)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 class Conversation:
@@ -40,11 +43,38 @@ class Conversation:
             call.agent = agent
 
         await self.ctx.save(_set_agent)
-        greeting = self.ctx.phrase("welcome_back" if resumed else "hello")
-        await speak(greeting)
-        await self.ctx.add_message(Message(persona=Persona.ASSISTANT, content=greeting))
+        await self._greet(self._greeting(resumed), speak)
         if resumed and agent is AgentKind.FORM:
             await self._form.resume(self.ctx, speak)
+        elif agent is AgentKind.FORM and self.ctx.call.direction is CallDirection.OUTBOUND:
+            await self._form.open(self.ctx, speak)  # the person called hears the first question at once
+
+    def _greeting(self, resumed: bool) -> str:
+        """Hello (or welcome back); an outbound call says who calls and why, from the call's task."""
+        if resumed:
+            return self.ctx.phrase("welcome_back")
+        if self.ctx.call.direction is CallDirection.OUTBOUND:
+            purpose = spoken_purpose(self.ctx.call.initiate.task, self.ctx.lang)
+            if purpose is None:
+                return self.ctx.phrase("hello_outbound_plain")
+            return self.ctx.phrase("hello_outbound", purpose=purpose)
+        return self.ctx.phrase("hello")
+
+    async def _greet(self, greeting: str, speak: Speak) -> None:
+        """Say the greeting sentence by sentence and store what the caller heard of it: a caller who
+        cuts in (barge-in cancels this) heard only the sentences played before."""
+        sentences = [s for s in _SENTENCE_END.split(greeting) if s.strip()]
+        heard = 0  # sentences fully played: `speak` returns once the previous one was
+        try:
+            for index, sentence in enumerate(sentences):
+                await speak(sentence)
+                heard = index
+            await self.ctx.heard()
+            heard = len(sentences)
+        finally:
+            if heard:
+                said = " ".join(sentences[:heard])
+                await self.ctx.add_message(Message(persona=Persona.ASSISTANT, content=said))
 
     async def respond(self, text: str, speak: Speak, timing: TurnTiming | None = None) -> None:
         """Store what the caller said, then let the agent in charge answer."""

@@ -1,37 +1,46 @@
 """The form-filling agent: the offline default and the LLM-outage fallback.
 
-A directed dialog over the call's claim schema: ask for each missing field, extract and validate the
-value from what the caller said, say it back, and move on. It understands repeat, human, goodbye,
-call-me-back, a language switch and "no, that's wrong". It acts only through the same tools as the LLM
-agent (`run_tool`), and stores its turns the same way, so the rest of the system can't tell them apart.
+A directed dialog over the call's claim schema that uses everything the caller says, whenever they
+say it: the answer to the greeting, several fields in one sentence, a field given before it is asked.
+It asks for each missing field in the caller's words (the field's description or a humanised,
+localised name, never the identifier), reads back what matters ("is that right?" for e-mails and phone
+numbers), understands corrections that carry the new value, and handles repeat, human, goodbye,
+call-me-back and a language switch. It acts only through the same tools as the LLM agent (`run_tool`)
+and stores its turns the same way, so the rest of the system can't tell them apart.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 
 from shared.claim.schema import ClaimField
 from shared.conversation.context import CallContext
+from shared.conversation.reading import Found, field_hint, read_utterance
 from shared.conversation.speakable import say_value
 from shared.conversation.tools import Speak, ToolResult, run_tool
-from shared.conversation.understanding import Intent, detect_intents, extract_value, requested_language
+from shared.conversation.understanding import (
+    Intent,
+    detect_intents,
+    extract_value,
+    is_intent_only,
+    is_name_field,
+    requested_language,
+)
+from shared.conversation.wording import field_label
 from shared.models import Call, Message, Persona, ReminderOwner, ToolCall
 
 CALLBACK = "__callback__"
 MAX_ATTEMPTS = 3
-NAME_HINTS = ("name", "nom")
-DESCRIPTION_HINTS = ("description", "issue", "problem", "info", "details", "incident", "reason", "subject")
+CONFIRMED_TYPES = frozenset({"email", "phone_number"})  # read back with "is that right?"
+READ_BACK_TYPES = frozenset({"email", "phone_number", "datetime"})
+_LEADING_NO = re.compile(r"(?i)^\s*(?:no+|nope|non|not quite|pas tout à fait|wait|attendez)\b[\s,.!:;-]*")
 
 
 def _is_name_field(claim_field: ClaimField) -> bool:
-    text = f"{claim_field.name} {claim_field.description or ''}".lower()
-    return any(hint in text for hint in NAME_HINTS) and claim_field.type == "text"
-
-
-def _label(claim_field: ClaimField) -> str:
-    return claim_field.description or claim_field.name.replace("_", " ")
+    return claim_field.type == "text" and is_name_field(f"{claim_field.name} {claim_field.description or ''}")
 
 
 @dataclass
@@ -75,6 +84,11 @@ class FormAgent:
 
     async def resume(self, ctx: CallContext, speak: Speak) -> None:
         """Back on a resumed call: go straight to the next missing field."""
+        ctx.form.heard_caller = True
+        await self.open(ctx, speak)
+
+    async def open(self, ctx: CallContext, speak: Speak) -> None:
+        """The first question right after the greeting (an outbound call, a resumed one)."""
         turn = _Turn(ctx, speak)
         try:
             await self._ask_next(ctx, turn)
@@ -92,7 +106,9 @@ class FormAgent:
         state = ctx.form
         expecting = state.asking is not None and state.asking != CALLBACK
         intents = detect_intents(text, expecting_value=expecting)
-        if Intent.GOODBYE in intents or (state.done and Intent.NO in intents):
+        said = detect_intents(text)  # yes / no, however they were said
+        checking, state.last_noted = self._field(ctx, state.confirming or state.last_noted), None
+        if Intent.GOODBYE in intents or (state.done and not state.confirming and Intent.NO in said):
             await turn.tool("end_call", {})
         elif Intent.HUMAN in intents:
             await self._transfer(ctx, turn)
@@ -104,19 +120,22 @@ class FormAgent:
             await self._ask_next(ctx, turn)
         elif state.asking == CALLBACK or Intent.CALLBACK in intents:
             await self._callback(ctx, turn, text)
-        elif (
-            Intent.NO in intents and state.last_noted and self._value_in(ctx, text, state.last_noted) is None
-        ):
-            await self._correct(ctx, turn)
-        elif state.done:
-            await turn.say(ctx.phrase("form_done"))
+        elif checking is not None and Intent.NO in said and self._corrects(ctx, text, checking):
+            await self._correct(ctx, turn, text, checking)
+        elif state.confirming and Intent.YES in said and is_intent_only(text):
+            state.confirming = None
+            await turn.say(ctx.phrase("form_confirmed"))
+            await self._ask_next(ctx, turn)
+        elif state.done and is_intent_only(text):
+            await turn.say(ctx.phrase("form_still_done"))
         else:
             await self._capture(ctx, turn, text)
+        state.heard_caller = True
 
     def _fields(self, ctx: CallContext) -> list[ClaimField]:
         return list(ctx.call.initiate.claim)
 
-    def _field(self, ctx: CallContext, name: str) -> ClaimField | None:
+    def _field(self, ctx: CallContext, name: str | None) -> ClaimField | None:
         return next((f for f in self._fields(ctx) if f.name == name), None)
 
     def _missing(self, ctx: CallContext, skipped: set[str] | None = None) -> list[ClaimField]:
@@ -126,128 +145,135 @@ class FormAgent:
             if not ctx.call.claim.get(f.name) and f.name not in (skipped or set())
         ]
 
-    def _value_in(self, ctx: CallContext, text: str, field_name: str) -> str | None:
-        claim_field = self._field(ctx, field_name)
-        if claim_field is None:
-            return None
-        hint = claim_field.name if not _is_name_field(claim_field) else f"{claim_field.name} name"
-        return extract_value(str(claim_field.type), text, ctx.parse_context(), name_hint=hint)
+    def _value_in(self, ctx: CallContext, text: str, claim_field: ClaimField) -> str | None:
+        return extract_value(
+            str(claim_field.type), text, ctx.parse_context(), name_hint=field_hint(claim_field)
+        )
+
+    def _corrects(self, ctx: CallContext, text: str, target: ClaimField) -> bool:
+        """ "No" to a value just read back: a correction when it carries another value, or when it is
+        a plain "no, that's wrong" (to an "is that right?", any "no")."""
+        value = self._value_in(ctx, _LEADING_NO.sub("", text), target)
+        if value is not None:
+            return value != ctx.call.claim.get(target.name)
+        return ctx.form.confirming == target.name or is_intent_only(text)
 
     async def _capture(self, ctx: CallContext, turn: _Turn, text: str) -> None:
         state = ctx.form
-        target = self._field(ctx, state.asking) if state.asking else self._opening_field(ctx)
-        if (
-            target is not None
-            and state.asking is not None
-            and _is_name_field(target)
-            and await self._capture_elsewhere(ctx, turn, text, target.name)
-        ):  # "it happened yesterday at 3 pm" is not a name: keep it where it belongs, ask again
-            await self._ask(ctx, turn, target)
+        asked = self._field(ctx, state.asking)
+        opening = not state.heard_caller and asked is None
+        found = read_utterance(
+            text, self._fields(ctx), ctx.call.claim, ctx.parse_context(), asked=asked, opening=opening
+        )
+        saved = [item for item in found if await self._save(ctx, turn, item.field, item.value)]
+        if saved:
+            state.attempts = 0
+            state.confirming = None
+            await self._read_back(ctx, turn, saved)
+            if state.confirming:  # the caller answers "is that right?" first, or goes on to the next field
+                missing = self._missing(ctx)
+                state.asking = missing[0].name if missing else None
+                return
+        elif asked is not None and text.strip():
+            state.attempts += 1
+            if state.attempts < MAX_ATTEMPTS:
+                await turn.say(self._retry_prompt(ctx, asked))
+                return
+            await turn.say(ctx.phrase("form_skip"))
+            state.attempts = 0
+            await self._ask_next(ctx, turn, skip=asked.name)
             return
-        if target is not None and text.strip():
-            value = text.strip() if state.asking is None else self._value_in(ctx, text, target.name)
-            if value is not None and await self._save(
-                ctx, turn, target, value, say_back=state.asking is not None
-            ):
-                state.last_noted, state.attempts = target.name, 0
-            elif state.asking is not None and await self._capture_elsewhere(ctx, turn, text, target.name):
-                await self._ask(ctx, turn, target)  # noted another field; ask this one again
-                return
-            elif state.asking is not None:
-                state.attempts += 1
-                if state.attempts < MAX_ATTEMPTS:
-                    await turn.say(self._retry_prompt(ctx, target))
-                    return
-                await turn.say(ctx.phrase("form_skip"))
-                state.attempts = 0
-                await self._ask_next(ctx, turn, skip=target.name)
-                return
+        elif state.done:
+            await turn.say(ctx.phrase("form_still_done"))
+            return
         await self._ask_next(ctx, turn)
 
-    async def _capture_elsewhere(self, ctx: CallContext, turn: _Turn, text: str, asked: str) -> bool:
-        """The caller answered another field than the one asked (a phone number when asked for the
-        e-mail): keep it. Only typed fields are tried (free text would match anything)."""
-        for claim_field in self._missing(ctx, {asked}):
-            if claim_field.type == "text":
-                continue
-            value = self._value_in(ctx, text, claim_field.name)
-            if value is not None and await self._save(ctx, turn, claim_field, value, say_back=True):
-                return True
-        return False
-
-    async def _save(
-        self, ctx: CallContext, turn: _Turn, claim_field: ClaimField, value: str, *, say_back: bool
-    ) -> bool:
-        """Save one value through `updated_claim` (which validates it); say it back when asked to."""
+    async def _save(self, ctx: CallContext, turn: _Turn, claim_field: ClaimField, value: str) -> bool:
+        """Save one value through `updated_claim` (which validates it)."""
         update: dict[str, object] = {"updates": [{"field": claim_field.name, "value": value}]}
-        if not (await turn.tool("updated_claim", update)).ok:
-            return False
-        if say_back:
-            spoken = say_value(claim_field.type, ctx.call.claim.get(claim_field.name) or value, ctx.lang)
-            await turn.say(
-                ctx.ports.prompts.phrase("form_noted", ctx.lang, {**ctx.placeholders(), "value": spoken})
-            )
-        return True
+        return (await turn.tool("updated_claim", update)).ok
+
+    def _spoken(self, ctx: CallContext, claim_field: ClaimField) -> str:
+        value = ctx.call.claim.get(claim_field.name) or ""
+        return say_value(claim_field.type, value, ctx.lang)
+
+    async def _read_back(self, ctx: CallContext, turn: _Turn, saved: list[Found]) -> None:
+        """Say back what matters: names, dates, e-mails and phone numbers; free text gets a thank you.
+        An e-mail or a phone number waits for "is that right?"."""
+        state = ctx.form
+        spoken = [
+            self._spoken(ctx, item.field)
+            for item in saved
+            if str(item.field.type) in READ_BACK_TYPES or _is_name_field(item.field)
+        ]
+        to_confirm = [item.field for item in saved if str(item.field.type) in CONFIRMED_TYPES]
+        state.last_noted = saved[-1].field.name
+        if not spoken:
+            await turn.say(ctx.phrase("form_thanks"))
+            return
+        values = ctx.phrase("form_and").join(spoken)
+        if to_confirm:
+            state.confirming = state.last_noted = to_confirm[-1].name
+            await turn.say(ctx.phrase("form_confirm", value=values))
+        else:
+            await turn.say(ctx.phrase("form_noted", value=values))
 
     async def _ask(self, ctx: CallContext, turn: _Turn, claim_field: ClaimField) -> None:
         """Ask for a field, remembering the exact words for "can you repeat?"."""
         ctx.form.last_prompt = self._question(ctx, claim_field)
         await turn.say(ctx.form.last_prompt)
 
-    def _opening_field(self, ctx: CallContext) -> ClaimField | None:
-        """The caller's first words describe their need: they fill an empty description-like text field."""
-        for claim_field in self._missing(ctx):
-            words = f"{claim_field.name} {claim_field.description or ''}".lower()
-            if (
-                claim_field.type == "text"
-                and not _is_name_field(claim_field)
-                and any(hint in words for hint in DESCRIPTION_HINTS)
-            ):
-                return claim_field
-        return None
-
     def _question(self, ctx: CallContext, claim_field: ClaimField) -> str:
-        kind = "name" if _is_name_field(claim_field) else str(claim_field.type)
-        return ctx.ports.prompts.phrase(
-            f"form_ask_{kind}", ctx.lang, {**ctx.placeholders(), "label": _label(claim_field)}
-        )
+        kind = str(claim_field.type)
+        if _is_name_field(claim_field):
+            return ctx.phrase("form_ask_name")
+        if kind in CONFIRMED_TYPES:
+            return ctx.phrase(f"form_ask_{kind}")
+        label = field_label(claim_field, ctx.lang)
+        if label is None:
+            return ctx.phrase(f"form_ask_any_{kind}")
+        return ctx.phrase(f"form_ask_{kind}", label=label)
 
     def _retry_prompt(self, ctx: CallContext, claim_field: ClaimField) -> str:
         if claim_field.type == "email":
             return ctx.phrase("form_retry_email")
-        question = self._question(ctx, claim_field)
-        return ctx.ports.prompts.phrase("form_retry", ctx.lang, {**ctx.placeholders(), "question": question})
+        return ctx.phrase("form_retry", question=self._question(ctx, claim_field))
 
     async def _ask_next(self, ctx: CallContext, turn: _Turn, *, skip: str | None = None) -> None:
         state = ctx.form
         missing = self._missing(ctx, {skip} if skip else None)  # a skipped field is not asked again now
         if missing:
-            state.asking = missing[0].name
-        else:
-            state.asking, state.done = None, True
-            state.last_prompt = ctx.phrase("form_done")
-            await turn.say(state.last_prompt)
+            state.asking, state.done = missing[0].name, False
+            await self._ask(ctx, turn, missing[0])
             return
-        state.done = False
-        await self._ask(ctx, turn, missing[0])
+        state.asking, state.done = None, True
+        state.last_prompt = ctx.phrase("form_done")
+        await turn.say(state.last_prompt)
 
-    async def _correct(self, ctx: CallContext, turn: _Turn) -> None:
+    async def _correct(self, ctx: CallContext, turn: _Turn, text: str, target: ClaimField) -> None:
+        """ "No, it's m dot lopez at example dot net": the new value, read back; a plain "no": ask again."""
         state = ctx.form
-        target = self._field(ctx, state.last_noted or "")
-        if target is None:
-            await self._ask_next(ctx, turn)
+        value = self._value_in(ctx, _LEADING_NO.sub("", text), target)
+        if value is not None and await self._save(ctx, turn, target, value):
+            state.last_noted, state.attempts = target.name, 0
+            state.confirming = target.name
+            await turn.say(ctx.phrase("form_corrected_value", value=self._spoken(ctx, target)))
             return
 
         def _clear(call: Call) -> None:
             call.claim.pop(target.name, None)
 
         await ctx.save(_clear)
-        state.asking, state.last_noted, state.done, state.attempts = target.name, None, False, 0
+        state.asking, state.last_noted, state.confirming, state.done, state.attempts = (
+            target.name,
+            None,
+            None,
+            False,
+            0,
+        )
         question = self._question(ctx, target)
         state.last_prompt = question
-        await turn.say(
-            ctx.ports.prompts.phrase("form_corrected", ctx.lang, {**ctx.placeholders(), "question": question})
-        )
+        await turn.say(ctx.phrase("form_corrected", question=question))
 
     async def _callback(self, ctx: CallContext, turn: _Turn, text: str) -> None:
         state = ctx.form
@@ -268,13 +294,7 @@ class FormAgent:
         )
         state.asking = None
         if result.ok:
-            await turn.say(
-                ctx.ports.prompts.phrase(
-                    "form_callback_noted",
-                    ctx.lang,
-                    {**ctx.placeholders(), "when": say_value("datetime", when, ctx.lang)},
-                )
-            )
+            await turn.say(ctx.phrase("form_callback_noted", when=say_value("datetime", when, ctx.lang)))
         await self._ask_next(ctx, turn)
 
     async def _transfer(self, ctx: CallContext, turn: _Turn) -> None:

@@ -63,7 +63,58 @@ _TEXT_LEAD_IN: Final = re.compile(
     r"|alright)(?:\s*[,.:;!…-]+\s*|\s+)"
     r"|(?:yes|yeah|oui|ouais|sure)\s*[,.:;!…-]+\s*)+"
 )
+_TEXT_GREETING: Final = re.compile(
+    r"(?i)^(?:(?:yes|yeah|oui)[\s,.!]+)?(?:hello|hi|hey|good (?:morning|afternoon|evening)|bonjour|bonsoir"
+    r"|all[oô])(?:\s*[,.:;!…-]+\s*|\s+)"
+)
+_TEXT_COPULA: Final = re.compile(
+    r"(?i)^(?:it's|it is|it was|that's|that is|c'est|c’est|ce sont)\s+(?:(?:a|an|un|une)\s+)?"
+)
 _EDGE_NOISE: Final = " \t,.;:!?…-–—"
+_SPELLED_TOKEN: Final = re.compile(r"[A-Z]|\d{1,4}")
+_DIGIT_WORDS: Final = frozenset(
+    {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "zéro", "un", "deux",
+     "trois", "quatre", "cinq", "sept", "huit", "neuf"}
+)  # fmt: skip
+
+
+def _spelled_part(token: str) -> str | None:
+    """A spelled letter or digit (or a number said in words) as written, else None."""
+    bare = token.strip(",.;:!?")
+    if _SPELLED_TOKEN.fullmatch(bare) and bare != "I":
+        return bare
+    if bare.lower() in _DIGIT_WORDS:
+        return words_to_digits(bare.lower())
+    return None
+
+
+def join_spelled(text: str) -> str:
+    """Letters and digits said one by one are one value: "A B C four two" → "ABC42", "A-B-C-4-2" →
+    "ABC42". A lone letter ("building B") or number stays as it is."""
+    out: list[str] = []
+    run: list[tuple[str, str]] = []  # (as said, as written)
+
+    def flush() -> None:
+        letters = any(part.isalpha() for _, part in run)
+        if len(run) >= 2 and (letters or all(len(part) == 1 for _, part in run)):
+            out.append("".join(part for _, part in run) + run[-1][0][len(run[-1][0].rstrip(",.;:!?")) :])
+        else:
+            out.extend(said for said, _ in run)
+        run.clear()
+
+    for token in text.split():
+        pieces = token.strip(",.;:!?").split("-")
+        if len(pieces) > 1 and all(len(p) == 1 and p.isalnum() for p in pieces):
+            run.extend((p, p.upper()) for p in pieces)
+            continue
+        part = _spelled_part(token)
+        if part is None:
+            flush()
+            out.append(token)
+        else:
+            run.append((token, part))
+    flush()
+    return " ".join(out)
 
 
 def _fold_keep_length(text: str) -> str:
@@ -99,8 +150,13 @@ def extract_text(text: str, *, name_hint: str | None = None) -> str | None:
     if is_intent_only(text):
         return None
     cleaned = " ".join(_HESITATION.sub(" ", text).split())
-    cleaned = _TEXT_LEAD_IN.sub("", cleaned).strip(_EDGE_NOISE)
+    previous = None
+    while previous != cleaned:  # "yes, hello. Well, it's a laptop" → "laptop"
+        previous = cleaned
+        cleaned = _TEXT_LEAD_IN.sub("", cleaned).strip(_EDGE_NOISE)
+        cleaned = _TEXT_GREETING.sub("", cleaned).strip(_EDGE_NOISE)
     cleaned = _strip_hint_lead_in(cleaned, name_hint).strip(_EDGE_NOISE)
+    cleaned = join_spelled(_TEXT_COPULA.sub("", cleaned)).strip(_EDGE_NOISE)
     if not any(ch.isalnum() for ch in cleaned):
         return None
     if len(cleaned) > MAX_TEXT_LENGTH:
@@ -138,7 +194,7 @@ _DOMAIN_SEPARATORS: Final = frozenset({".", "-"})
 
 def _email_tokens(text: str) -> list[str]:
     """Words and symbols ("@", ".", "_", "-", "+"); "|" marks a break (punctuation, "it's", "c'est")."""
-    lowered = fold(text)
+    lowered = words_to_digits(fold(text))  # "smith forty two" → "smith 42"
     lowered = re.sub(r"\w*'\w*|[^\w@.+\-\s]|\.(?!\w)", " | ", lowered)  # a full stop ends a sentence
     for pattern, symbol in _EMAIL_SYMBOLS:
         lowered = pattern.sub(symbol, lowered)

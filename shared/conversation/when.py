@@ -202,3 +202,25 @@ def extract_datetime(text: str, ctx: ParseContext) -> datetime | None:
     if only_when_words and (any(_NUMBER.fullmatch(t) for t in core) or core in (["now"], ["maintenant"])):
         return _parse_when(" ".join(core), ctx)  # "the 3rd", "le 5", "now"
     return None
+
+
+_EVENT_WORDS: Final = frozenset(
+    {
+        "happened", "happen", "occurred", "started", "began", "start", "noticed", "arrivé", "arrive",
+        "passé", "passe", "commencé", "commence", "remarqué", "remarque", "produit", "eu", "lieu", "since",
+        "depuis", "around", "about", "exactly", "environ", "first", "time", "fois", "première", "premiere",
+    }
+)  # fmt: skip
+_MAX_OTHER_WORDS: Final = 1
+
+
+def when_words_only(text: str) -> bool:
+    """True when ``text`` says when and little else ("it happened yesterday at 3 pm", "c'était lundi
+    vers 10h"): a clause that only dates something, not one that describes it with a date inside."""
+    tokens = normalise_when(text).split()
+    other = [
+        token
+        for i, token in enumerate(tokens)
+        if _when_kind(tokens, i) is _When.OTHER and token not in _WHEN_FILLERS and token not in _EVENT_WORDS
+    ]
+    return len(other) <= _MAX_OTHER_WORDS

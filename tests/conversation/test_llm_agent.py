@@ -73,15 +73,16 @@ async def test_text_answer_is_spoken_sentence_by_sentence(
     server.script.add_text("Hello Mr. Smith! Your excess is 3.5 percent. Write to claims@contoso.com today.")
     conv = Conversation(harness.ctx, llm=LlmAgent([model]))
     await conv.start(harness.speak)
+    greeting = len(harness.spoken)  # the greeting's sentences
     await conv.respond("What is my excess?", harness.speak)
-    assert harness.spoken[1:] == [
+    assert harness.spoken[greeting:] == [
         "Hello Mr. Smith!",
         "Your excess is 3.5 percent.",
         "Write to claims@contoso.com today.",
     ]
     call = await harness.reload()
     assert call.messages[-1].persona is Persona.ASSISTANT
-    assert call.messages[-1].content == " ".join(harness.spoken[1:])
+    assert call.messages[-1].content == " ".join(harness.spoken[greeting:])
     assert server.requests[-1].body["stream"] is True
     assert {t["function"]["name"] for t in server.requests[-1].body["tools"]} >= {"updated_claim", "end_call"}
 
