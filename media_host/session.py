@@ -41,6 +41,7 @@ from shared.speech.base import SAMPLE_RATE, VAD_FRAME_BYTES, SpeechEngines, Spee
 log = logging.getLogger(__name__)
 
 WATCHDOG_PERIOD_SEC = 0.5
+LEAVING_GRACE_SEC = 5.0  # a turn that hung up or transferred the call gets this long to be stored
 FIRST_FRAME_WAIT_SEC = 5.0
 
 
@@ -142,6 +143,9 @@ class CallSession:
 
     async def close(self) -> None:
         self._closed = True
+        agent = self._agent
+        if agent is not None and not agent.done() and self.conversation.ctx.outcome.leaving:
+            await asyncio.wait({agent}, timeout=LEAVING_GRACE_SEC)  # store its goodbye, then tear down
         tasks = [
             *self._tasks,
             *self._segments,
@@ -290,11 +294,14 @@ class CallSession:
         self._segments = await self._continuation.take_back(self.conversation.ctx)
 
     async def _interrupt(self) -> None:
-        """Stop what the bot says (StopAudio first: the priority lane) and cancel its turn."""
+        """Stop what the bot says (StopAudio first: the priority lane) and cancel its turn. The cancel
+        is requested before StopAudio goes out, so the turn cannot count the dropped audio as heard."""
+        agent = self._agent if self._agent is not None and not self._agent.done() else None
+        if agent is not None:
+            agent.cancel()
         await self.playback.stop()
-        if self._agent is not None and not self._agent.done():
-            self._agent.cancel()
-            await asyncio.gather(self._agent, return_exceptions=True)
+        if agent is not None:
+            await asyncio.gather(agent, return_exceptions=True)
 
     async def _on_dtmf(self, tone: str) -> None:
         """A key chooses the language (1 = first available, 2 = second...) when several are offered."""

@@ -39,6 +39,7 @@ class CallOutcome:
 
     hang_up: bool = False
     transferred: bool = False
+    leaving: bool = False  # a hang-up or transfer was requested: the turn asking for it must get stored
 
 
 @dataclass

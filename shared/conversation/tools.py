@@ -172,6 +172,7 @@ async def _talk_to_human(ctx: CallContext, _args: TalkToHumanArgs, speak: Speak)
         return _error("no human agent number is configured for this call; offer a call-back reminder instead")
     await speak(ctx.phrase("transfer"))
     await ctx.heard()
+    ctx.outcome.leaving = True
     try:
         await ctx.ports.telephony.transfer(ctx.call, target)
     except TelephonyError as exc:
@@ -188,6 +189,7 @@ async def _talk_to_human(ctx: CallContext, _args: TalkToHumanArgs, speak: Speak)
 async def _end_call(ctx: CallContext, _args: EndCallArgs, speak: Speak) -> ToolResult:
     await speak(ctx.phrase("goodbye"))
     await ctx.heard()
+    ctx.outcome.leaving = True  # the hang-up tears the media session down: it lets this turn finish
     await ctx.ports.telephony.hang_up(ctx.call)
     ctx.outcome.hang_up = True
     return ToolResult("call ended")
