@@ -1,9 +1,11 @@
 """The media host: an always-on ASGI app serving `/ws/{call_id}`, the websocket ACS streams call audio to.
 
-Each connection is authenticated (the per-call token in the URL, or the ACS bearer JWT on the
-upgrade), refused with a close code when the call is unknown (4404) or finished (4410), and served by
-its own CallSession. A reconnect for the same call replaces the previous session and resumes the
-conversation from the store.
+Each connection is admitted for one call (`media_host.admission`: the per-call token in the URL, or
+the ACS bearer JWT bound to the call by its connection id), refused with a close code when the
+credentials are wrong (4401, also for an unknown call), the call is unknown (4404, valid JWT only) or
+finished (4410), bounded in message size and rate, and served by its own CallSession. A reconnect for
+the same call replaces the previous session and closes the previous socket (4409), so nothing the
+caller cannot hear is answered or stored; the conversation resumes from the store.
 
 How it is served (one process or several on one port) is `media_host.serving`.
 """
@@ -12,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
@@ -24,21 +25,23 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from media_host.admission import (  # the close codes are read from here too
+    CLOSE_FINISHED,  # noqa: F401
+    CLOSE_NOT_FOUND,  # noqa: F401
+    CLOSE_UNAUTHORIZED,
+    SocketLimits,
+    admit,
+)
 from media_host.session import CallSession
 from shared import metrics
 from shared.composition import Services, ServicesHolder
 from shared.conversation.engine import open_conversation
-from shared.models import CallState
 from shared.settings import ProcessRole, Settings
 from shared.speech.base import SpeechEngines
-from shared.telephony.callback_auth import CallbackAuthError
 
 log = logging.getLogger(__name__)
 
 CLOSE_BAD_REQUEST = 4400
-CLOSE_UNAUTHORIZED = 4401
-CLOSE_NOT_FOUND = 4404
-CLOSE_FINISHED = 4410
 CLOSE_REPLACED = 4409
 CLOSE_ERROR = 1011
 
@@ -51,22 +54,13 @@ class MediaHost:
         self._engines_factory = engines
         self._engines: SpeechEngines | None = None
         self.sessions: dict[UUID, CallSession] = {}
+        self.sockets: dict[UUID, WebSocket] = {}  # the socket each live session reads
         self.metrics = metrics.Metrics()
 
     async def engines(self, services: Services) -> SpeechEngines:
         if self._engines is None:
             self._engines = await asyncio.to_thread(self._engines_factory, services)
         return self._engines
-
-    async def _authorized(self, websocket: WebSocket, services: Services, expected: str | None) -> bool:
-        token = websocket.query_params.get("token")
-        if token and expected and hmac.compare_digest(token.encode(), expected.encode()):
-            return True
-        try:
-            await services.callback_verifier.verify(websocket.headers.get("authorization"))
-        except CallbackAuthError:
-            return False
-        return True
 
     async def serve(self, websocket: WebSocket) -> None:
         await websocket.accept()
@@ -76,26 +70,26 @@ class MediaHost:
             await websocket.close(CLOSE_BAD_REQUEST, "call id is not a UUID")
             return
         services = await self.holder.get()
-        call = await services.store.get(call_id)
-        if call is None:
-            await websocket.close(CLOSE_NOT_FOUND, "unknown call")
+        admission = await admit(services, call_id, websocket.query_params, websocket.headers)
+        if admission.call is None:
+            await websocket.close(admission.code or CLOSE_UNAUTHORIZED, admission.reason)
             return
-        if not await self._authorized(websocket, services, call.secrets.media):
-            await websocket.close(CLOSE_UNAUTHORIZED, "unauthorized")
-            return
-        if call.connection.state is CallState.DISCONNECTED:
-            await websocket.close(CLOSE_FINISHED, "call finished")
-            return
+        call = admission.call
         previous = self.sessions.get(call_id)
-        if previous is not None:
+        if previous is not None:  # a newer socket for this call: the old session ends, its socket closes
             await previous.close()
+            old = self.sockets.get(call_id)
+            if old is not None:
+                with contextlib.suppress(Exception):
+                    await old.close(CLOSE_REPLACED, "replaced by a newer socket")
         conversation = await open_conversation(services, call)
         session = CallSession(
             conversation, await self.engines(services), websocket.send_text, recorder=self.metrics
         )
         self.sessions[call_id] = session
+        self.sockets[call_id] = websocket
         try:
-            await session.run(_messages(websocket))
+            await session.run(_messages(websocket, SocketLimits()))
         except Exception:  # this call only: the other sessions go on
             self.metrics.count(metrics.MEDIA_SESSIONS_FAILED)
             log.exception("call %s: media session failed", call_id)
@@ -104,9 +98,11 @@ class MediaHost:
         finally:
             if self.sessions.get(call_id) is session:
                 del self.sessions[call_id]
+            if self.sockets.get(call_id) is websocket:
+                del self.sockets[call_id]
 
 
-async def _messages(websocket: WebSocket) -> AsyncIterator[str | bytes]:
+async def _messages(websocket: WebSocket, limits: SocketLimits) -> AsyncIterator[str | bytes]:
     while True:
         try:
             message = await websocket.receive()
@@ -116,6 +112,11 @@ async def _messages(websocket: WebSocket) -> AsyncIterator[str | bytes]:
             return
         payload = message.get("text") if message.get("text") is not None else message.get("bytes")
         if payload is not None:
+            refusal = limits.check(payload)
+            if refusal is not None:  # a flood or an oversized frame ends this socket, not the process
+                with contextlib.suppress(Exception):
+                    await websocket.close(*refusal)
+                return
             yield payload
 
 

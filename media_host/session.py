@@ -183,6 +183,8 @@ class CallSession:
     # inbound
 
     async def _on_message(self, message: str | bytes) -> None:
+        if self._closed:  # replaced or ended: what comes in now is never answered nor stored
+            return
         try:
             parsed = parse_inbound(message)
         except ProtocolError as exc:
@@ -319,6 +321,8 @@ class CallSession:
     async def _start_turn(
         self, segments: list[asyncio.Task[str]], speech_end_at: float, turn_end_at: float | None = None
     ) -> None:
+        if self._closed:
+            return
         if self._agent is not None and not self._agent.done():
             await self._interrupt()  # the caller spoke again before the answer came: answer the newest
         self._agent = asyncio.create_task(

@@ -75,7 +75,9 @@ async def test_a_hanging_primary_costs_the_hard_timeout_once_not_every_turn(
 ) -> None:
     """Two calls in a row share the process's fallback: the second never waits for the hung model."""
     flags = FeatureFlags(answer_soft_timeout_sec=1, answer_hard_timeout_sec=2)
-    shared_chat = FallbackChatModel([OpenAiChatModel(clients[0], PRIMARY), OpenAiChatModel(clients[1], BACKUP)])
+    shared_chat = FallbackChatModel(
+        [OpenAiChatModel(clients[0], PRIMARY), OpenAiChatModel(clients[1], BACKUP)]
+    )
     server.script.add_hang(model=PRIMARY)
     server.script.add_text("Backup here.", model=BACKUP)
     server.script.add_text("Backup again.", model=BACKUP)

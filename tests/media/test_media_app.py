@@ -18,7 +18,7 @@ from websockets.exceptions import ConnectionClosed
 
 from local.speech_stubs import EnergyVad, ScriptedStt, ToneTts, silence, tone
 from local.threaded_server import ThreadedServer
-from media_host.app import CLOSE_FINISHED, CLOSE_NOT_FOUND, CLOSE_UNAUTHORIZED, create_media_app
+from media_host.app import CLOSE_FINISHED, CLOSE_UNAUTHORIZED, create_media_app
 from media_host.protocol import encode_audio_data, encode_audio_metadata
 from shared.calls.routing import with_new_secrets
 from shared.composition import Services, ServicesHolder
@@ -95,7 +95,7 @@ async def test_refusals_have_close_codes(stack: Stack, store: SqliteCallStore) -
     finished = await new_call(store, state=CallState.DISCONNECTED)
     unknown = Call(caller_phone="+33612345678")
     unknown.secrets.media = "whatever"
-    assert await close_code(stack.url(unknown)) == CLOSE_NOT_FOUND
+    assert await close_code(stack.url(unknown)) == CLOSE_UNAUTHORIZED  # 4404 only for the service's JWT
     assert await close_code(stack.url(live, token="wrong-token")) == CLOSE_UNAUTHORIZED
     assert await close_code(f"ws://127.0.0.1:{stack.port}/ws/{live.call_id}") == CLOSE_UNAUTHORIZED
     assert await close_code(stack.url(finished)) == CLOSE_FINISHED

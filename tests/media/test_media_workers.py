@@ -18,7 +18,7 @@ from websockets.exceptions import ConnectionClosed
 
 from local.dev import free_port
 from local.speech_stubs import EnergyVad, ScriptedStt, ToneTts
-from media_host.app import CLOSE_NOT_FOUND
+from media_host.app import CLOSE_UNAUTHORIZED
 from media_host.serving import ENGINES_ENV, engines_factory
 from shared.composition import Services, build_speech
 from shared.settings import SettingsError, load_settings
@@ -82,7 +82,7 @@ async def test_two_workers_share_the_port_and_each_serves_the_media_app(workers:
         async with websockets.connect(f"ws://127.0.0.1:{workers}/ws/{uuid4()}?token=x") as socket:
             with pytest.raises(ConnectionClosed) as closed:
                 await socket.recv()
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == CLOSE_NOT_FOUND
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == CLOSE_UNAUTHORIZED  # unknown call
 
 
 @pytest.mark.parametrize(
