@@ -13,6 +13,7 @@ from shared.composition import Services
 from shared.conversation.context import CallContext, ConversationPorts
 from shared.conversation.form_agent import FormAgent
 from shared.conversation.llm_agent import AllModelsFailed, LlmAgent, TurnTiming
+from shared.conversation.retrieval import retrieval_policy
 from shared.conversation.tools import Speak
 from shared.conversation.wording import spoken_purpose
 from shared.llm.client import ModelFailure
@@ -111,6 +112,7 @@ async def open_conversation(services: Services, call: Call) -> Conversation:
         sms=services.sms,
         search=services.search,
         prompts=services.prompts,
+        retrieval=retrieval_policy(services.settings.search),
     )
     ctx = CallContext(
         call=call, ports=ports, flags=await services.flags.get(), settings=services.settings.conversation
