@@ -128,6 +128,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo(echo=_echo, data_dir=args.data)
 
 
+def cmd_index(args: argparse.Namespace) -> int:
+    from local.indexing import index_command  # noqa: PLC0415
+
+    return index_command(load_settings(), args.folders, out=sys.stdout, progress=not args.quiet)
+
+
 def _client_stack(args: argparse.Namespace) -> tuple[Settings, DevStack]:
     from local.client import dev_stack  # noqa: PLC0415
 
@@ -268,6 +274,13 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--lang", choices=["en-US", "fr-FR"], help="conversation language (default en-US)")
     chat.add_argument("--claim", type=Path, help="claim schema file (JSON or YAML list of {name, type})")
     chat.set_defaults(handler=cmd_chat)
+
+    index = commands.add_parser(
+        "index", help="load documents (md, txt, pdf, docx, html) into the knowledge index the bot searches"
+    )
+    index.add_argument("folders", nargs="+", type=Path, help="folders of documents (searched recursively)")
+    index.add_argument("--quiet", action="store_true", help="no progress bar (the summary is printed)")
+    index.set_defaults(handler=cmd_index)
     return parser
 
 

@@ -15,7 +15,7 @@ from shared.claim.values import ParseContext
 from shared.flags.base import FeatureFlags
 from shared.models import Call, Message
 from shared.prompts import Prompts, fill
-from shared.search.base import DocumentSearch
+from shared.search.base import DocumentSearch, RetrievalPolicy
 from shared.settings import ConversationSettings
 from shared.sms.base import SmsSender
 from shared.store.base import CallStore, update_call
@@ -31,6 +31,7 @@ class ConversationPorts:
     sms: SmsSender
     search: DocumentSearch
     prompts: Prompts
+    retrieval: RetrievalPolicy = field(default_factory=RetrievalPolicy)
 
 
 @dataclass
@@ -133,6 +134,18 @@ class CallContext:
             self.ports.store, self.call.call_id, mutate, caller_phone=self.call.caller_phone
         )
         return self.call
+
+    async def key_pressed(self, tone: str) -> None:
+        """A phone key chooses the language (1 = first available, 2 = second...) when several are
+        offered; other keys do nothing."""
+        languages = self.call.initiate.lang.availables
+        if tone.isdigit() and 0 < int(tone) <= len(languages) and len(languages) > 1:
+            code = languages[int(tone) - 1].short_code
+
+            def _set(call: Call) -> None:
+                call.lang_short_code = code
+
+            await self.save(_set)
 
     async def add_message(self, message: Message) -> None:
         def _append(call: Call) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from shared.claim.schema import ClaimField
 from shared.conversation.context import CallContext
 from shared.conversation.reading import Found, field_hint, read_utterance
+from shared.conversation.retrieval import answer_from_documents
 from shared.conversation.speakable import say_value
 from shared.conversation.tools import Speak, ToolResult, run_tool
 from shared.conversation.understanding import (
@@ -126,6 +127,8 @@ class FormAgent:
             state.confirming = None
             await turn.say(ctx.phrase("form_confirmed"))
             await self._ask_next(ctx, turn)
+        elif await answer_from_documents(ctx, text, turn.say, turn.tool):  # a question the documents answer
+            await (turn.say(state.last_prompt) if state.last_prompt else self._ask_next(ctx, turn))
         elif state.done and is_intent_only(text):
             await turn.say(ctx.phrase("form_still_done"))
         else:

@@ -23,6 +23,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 
 from shared.conversation.context import CallContext
+from shared.conversation.retrieval import turn_documents
 from shared.conversation.tools import Speak, run_tool, tool_definitions
 from shared.llm.client import (
     ChatEvent,
@@ -108,10 +109,17 @@ class LlmAgent:
 
         models = self._model_order(ctx)
         skip: set[str] = set()  # models that gave an unusable answer this turn
+        documents = await turn_documents(ctx)  # what the company's documents say about the caller's words
         try:
             for _ in range(self._max_rounds):
                 result = await self._round_with_fallback(
-                    ctx, models, skip, speak=speak_and_track, filler=filler, timing=timing
+                    ctx,
+                    models,
+                    skip,
+                    speak=speak_and_track,
+                    filler=filler,
+                    timing=timing,
+                    documents=documents,
                 )
                 if not result.calls:
                     await self._store_text(ctx, heard)
@@ -140,10 +148,11 @@ class LlmAgent:
         speak: Speak,
         filler: _Filler,
         timing: TurnTiming,
+        documents: str = "",
     ) -> _Round:
         for _ in models.models:
             chat = build_chat(
-                ctx.ports.prompts.system_prompt(ctx.placeholders()),
+                ctx.ports.prompts.system_prompt(ctx.placeholders()) + documents,
                 ctx.call.messages,
                 budget_tokens=self._budget,
             )

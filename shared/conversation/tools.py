@@ -17,7 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shared.claim.schema import ClaimValueError, validate_claim_value
 from shared.claim.values import parse_datetime
 from shared.conversation.context import CallContext
+from shared.conversation.retrieval import cite, policy, search_documents
 from shared.models import Call, Message, MessageAction, Persona, Reminder, ReminderOwner
+from shared.search.base import SearchIndexError
 from shared.sms.base import SmsError
 from shared.telephony.base import TelephonyError
 
@@ -156,14 +158,11 @@ async def _new_or_updated_reminder(ctx: CallContext, args: ReminderArgs, _speak:
 
 
 async def _search_document(ctx: CallContext, args: SearchDocumentArgs, _speak: Speak) -> ToolResult:
-    lines: list[str] = []
-    seen: set[str] = set()
-    for query in args.queries:
-        for hit in await ctx.ports.search.search(query, lang=ctx.lang, top=3):
-            if hit.title not in seen:
-                seen.add(hit.title)
-                lines.append(f"# {hit.title}\n{hit.content}")
-    return ToolResult("\n\n".join(lines) if lines else "no document found for these queries")
+    try:
+        hits = await search_documents(ctx.ports.search, args.queries, lang=ctx.lang, top=policy(ctx).top)
+    except SearchIndexError as exc:
+        return _error(f"the documents cannot be searched right now: {exc}")
+    return ToolResult(cite(hits))
 
 
 async def _talk_to_human(ctx: CallContext, _args: TalkToHumanArgs, speak: Speak) -> ToolResult:

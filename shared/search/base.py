@@ -162,3 +162,14 @@ def load_documents(folder: Path) -> list[Document]:
             )
         )
     return documents
+
+
+@dataclass(frozen=True)
+class RetrievalPolicy:
+    """How the conversation uses the documents (from `SearchSettings`)."""
+
+    top: int = 3
+    answer_min_confidence: float = 0.6  # the form agent answers from the top document at or above this
+    prompt_min_confidence: float = 0.5  # documents added to the LLM prompt for the turn
+    prompt_budget_tokens: int = 700
+    timeout_sec: float = 3.0  # retrieval for the prompt is skipped past this (the tool remains)
