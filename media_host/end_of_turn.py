@@ -80,7 +80,7 @@ _DIGIT_WORDS = {
     "double": 1,  # "double seven": the second digit comes with the next word
     "triple": 2,
 }
-_PHONE_CONTEXT = _set("phone telephone téléphone mobile portable cell joindre reach")
+_PHONE_CONTEXT = _set("phone telephone téléphone mobile portable cell call joindre reach appeler rappeler")
 _NUMBER_CONTEXT = _PHONE_CONTEXT | _set(
     "number numéro code account policy contract contrat police dossier reference référence claim "
     "sinistre zip postal plate immatriculation card carte digits chiffres id"
@@ -122,8 +122,8 @@ def number_cut_short(words: Sequence[str]) -> bool:
 
 
 def _last_word_goes_on(words: Sequence[str], french: bool, question: bool) -> bool:
-    last = words[-1]
-    elided = last.rsplit("'", 1)[-1] if "'" in last else last  # "j'ai" -> "ai", "qu'il" -> "il"
+    last = words[-1].strip("'")
+    elided = last.rsplit("'", 1)[-1]  # "j'ai" -> "ai", "qu'il" -> "il"
     if last in _FILLERS:
         return True
     if last in _BE and not french:  # "my name is" goes on, "yes, it is" is finished

@@ -291,9 +291,9 @@ class CallSession:
     async def _continue_turn(self) -> None:
         """The caller goes on right after their turn ended: stop and take back the answer, and
         carry the first part's transcripts into this utterance."""
-        self.stats.continuations += 1
         await self._interrupt()
         self._segments = await self._continuation.take_back(self.conversation.ctx)
+        self.stats.continuations += 1
 
     async def _interrupt(self) -> None:
         """Stop what the bot says (StopAudio first: the priority lane) and cancel its turn. The cancel

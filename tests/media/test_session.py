@@ -6,11 +6,12 @@ import asyncio
 from pathlib import Path
 
 from local.speech_stubs import silence, tone
+from media_host.session import CallSession
 from shared.conversation.engine import Conversation
 from shared.flags.base import FeatureFlags
 from shared.models import Persona
 from tests.conversation.support import make_harness
-from tests.media.support import start_session, stub_engines, wait_for
+from tests.media.support import Phone, start_session, stub_engines, wait_for
 
 UTTERANCE = tone(600) + silence(700)
 
@@ -127,3 +128,67 @@ async def test_a_complete_sentence_ends_the_turn_after_the_shorter_pause(tmp_pat
 
 async def test_an_unfinished_sentence_waits_for_the_full_silence(tmp_path: Path) -> None:
     assert await _turns_after_a_short_pause(tmp_path, "I had an accident and") == 0
+
+
+async def test_unfinished_words_wait_for_the_longer_pause_then_end(tmp_path: Path) -> None:
+    conversation = await _conversation(tmp_path, vad_silence_timeout_ms=500, vad_unfinished_timeout_ms=1500)
+    engines, _stt, tts = stub_engines(["My account number is."])  # Whisper's period on half a sentence
+    session, phone, task = start_session(conversation, engines)
+    await wait_for(lambda: tts.sentences and session.idle)  # the greeting was said
+    await phone.stream(tone(600), realtime=False)
+    await phone.stream(silence(1100), realtime=True)
+    await asyncio.sleep(0.05)
+    assert session.stats.turns == 0  # a caller pausing 1.1 s after "is" is not answered
+    await phone.stream(silence(500), realtime=True)  # the long pause: the turn ends anyway
+    await wait_for(lambda: session.stats.turns == 1)
+    phone.hang_up()
+    await task
+
+
+async def _answered_then_continued(
+    tmp_path: Path, first: str, then: str
+) -> tuple[Conversation, CallSession, Phone, asyncio.Task[None]]:
+    """The caller says `first` (a finished sentence: answered after the short pause), then goes on
+    with `then` while the answer plays; returns the conversation once the continuation took the
+    answer back, and the session."""
+    conversation = await _conversation(tmp_path, vad_continuation_window_ms=1500, phone_silence_timeout_sec=0)
+    engines, _stt, tts = stub_engines([first, then])
+    session, phone, task = start_session(conversation, engines)
+    await wait_for(lambda: tts.sentences and session.idle)  # the greeting was said
+    greeting = len(tts.sentences)
+    await phone.stream(tone(600), realtime=False)
+    streaming = asyncio.create_task(phone.stream(silence(800), realtime=True))
+    await wait_for(lambda: len(tts.sentences) > greeting and session.playback.playing)  # answered
+    await streaming
+    await phone.stream(tone(400), realtime=True)  # the caller goes on over the answer
+    await wait_for(lambda: session.stats.continuations == 1)
+    return conversation, session, phone, task
+
+
+async def test_a_continuation_stops_the_answer_takes_it_back_and_makes_one_turn(tmp_path: Path) -> None:
+    conversation, session, phone, task = await _answered_then_continued(
+        tmp_path, "My name is John Smith.", "and my email is john at example dot com."
+    )
+    assert phone.stops(), "the answer under way was stopped"
+    assert conversation.ctx.call.claim.get("caller_name") is None  # its tool call was taken back
+    assert [m.persona for m in conversation.ctx.call.messages] == [Persona.ASSISTANT]  # only the greeting
+    stored = await conversation.ctx.ports.store.get(conversation.ctx.call.call_id)
+    assert stored is not None and stored.claim.get("caller_name") is None
+    await phone.stream(silence(700), realtime=True)
+    await wait_for(lambda: any(m.persona is Persona.HUMAN for m in conversation.ctx.call.messages))
+    await wait_for(lambda: session.idle)
+    phone.hang_up()
+    await task
+    human = [m.content for m in conversation.ctx.call.messages if m.persona is Persona.HUMAN]
+    assert human == ["My name is John Smith. and my email is john at example dot com."]  # one turn
+
+
+async def test_a_continuation_cancels_a_hang_up_before_it_happens(tmp_path: Path) -> None:
+    conversation, _session, phone, task = await _answered_then_continued(
+        tmp_path, "Goodbye.", "Wait, I have one more question."
+    )
+    telephony = conversation.ctx.ports.telephony
+    assert [a.kind for a in telephony.actions] == []  # type: ignore[attr-defined]
+    assert not conversation.ended
+    phone.hang_up()
+    await task
