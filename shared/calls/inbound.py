@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from shared.composition import Services
-from shared.models import Call, CallDirection
+from shared.models import Call, CallDirection, CallState
 from shared.models.call import check_e164, utc_now
 from shared.store.base import update_call
 from shared.telephony.base import TelephonyError
@@ -56,11 +56,15 @@ class IncomingCall:
 
 
 async def _resumable(services: Services, call: Call) -> Call | None:
-    """The caller's latest other call, if it was active within `callback_timeout_hour`."""
+    """The caller's latest other call, if it ended within `callback_timeout_hour`. A call still live is
+    another conversation going on (two phones, one number): it is not resumed, nor anything older."""
     flags = await services.flags.get()
     since = utc_now() - timedelta(hours=flags.callback_timeout_hour)
     recent = await services.store.list_by_phone(call.caller_phone, limit=2)
-    return next((c for c in recent.items if c.call_id != call.call_id and c.updated_at >= since), None)
+    latest = next((c for c in recent.items if c.call_id != call.call_id), None)
+    if latest is None or latest.updated_at < since or latest.connection.state is not CallState.DISCONNECTED:
+        return None
+    return latest
 
 
 async def answer_incoming_call(services: Services, data: dict[str, Any]) -> Call | None:

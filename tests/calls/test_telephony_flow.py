@@ -114,6 +114,8 @@ async def test_inbound_call_is_answered_and_a_call_back_resumes_it(
     from shared.store.base import update_call
 
     await update_call(services.store, first.call_id, fill)
+    await services.telephony.hang_up(first)  # only a finished call is resumed
+    await call_in_state(services, first.call_id, CallState.DISCONNECTED)
 
     second_connection = simulator.call_id_for(simulator.ring(caller, stack.settings.acs.phone_number))
     simulator.wait_for_call_state(second_connection, "connected", timeout=10)
