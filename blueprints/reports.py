@@ -1,5 +1,6 @@
-"""The web report: `GET /api/report` (the call list, admin key) and `GET /api/report/{call_id}` (one call,
-signed link or admin key). Thin: the pages are built in `shared/report/`.
+"""The web report: `GET /api/report` (the call list, admin key; `?format=csv` downloads it),
+`GET /api/report/{call_id}` (one call, signed link or admin key) and `GET /api/report/{call_id}/recording`
+(its recording, same access). Thin: the pages are built in `shared/report/`.
 
 Under `/api` like every route: the Functions host only forwards paths under its route prefix (`api`).
 """
@@ -9,10 +10,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from blueprints.dependencies import API_KEY_HEADER, ServicesDep
-from shared.report.pages import DEFAULT_LIMIT, ListRequest, call_page, list_page
+from shared.report.pages import DEFAULT_LIMIT, CsvFile, ListRequest, call_page, list_csv, list_page, recording
 from shared.report.render import SECURITY_HEADERS, HtmlPage
 
 router = APIRouter(prefix="/report", tags=["report"])
@@ -37,9 +38,26 @@ async def report_list(
     next_action: Text = None,
     cursor: Annotated[str | None, Query(max_length=4000)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = DEFAULT_LIMIT,
-) -> HTMLResponse:
-    request = ListRequest(phone, since, until, next_action, cursor, limit, key, header_key)
+    q: Text = None,
+    sort: Annotated[str | None, Query(max_length=20)] = None,
+    page: Annotated[int, Query(ge=1, le=1000)] = 1,
+    format: Annotated[str | None, Query(pattern="^(html|csv)$")] = None,
+) -> Response:
+    request = ListRequest(phone, since, until, next_action, cursor, limit, key, header_key, q, sort, page)
+    if format == "csv":
+        exported = await list_csv(services.store, services.settings, request)
+        if isinstance(exported, HtmlPage):
+            return _response(exported)
+        return _csv(exported)
     return _response(await list_page(services.store, services.settings, request))
+
+
+def _csv(exported: CsvFile) -> Response:
+    headers = {
+        **SECURITY_HEADERS,
+        "Content-Disposition": f'attachment; filename="{exported.filename}"',
+    }
+    return Response(exported.text, media_type="text/csv; charset=utf-8", headers=headers)
 
 
 @router.get("/{call_id}", response_class=HTMLResponse)
@@ -56,3 +74,32 @@ async def report_call(
         services.store, services.settings, call_id, keys=(header_key, key), expires=expires, signature=sig
     )
     return _response(page)
+
+
+@router.get("/{call_id}/recording")
+async def report_recording(
+    *,
+    call_id: str,
+    services: ServicesDep,
+    header_key: HeaderKey = None,
+    key: Annotated[str | None, Query(max_length=500)] = None,
+    expires: Annotated[str | None, Query(max_length=20)] = None,
+    sig: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    answer = await recording(
+        services.store,
+        services.blobs,
+        services.settings,
+        call_id,
+        keys=(header_key, key),
+        expires=expires,
+        signature=sig,
+    )
+    if isinstance(answer, HtmlPage):
+        return _response(answer)
+    headers = {"Cache-Control": "private, max-age=300", "Referrer-Policy": "no-referrer"}
+    if answer.location is not None:  # a short-lived read-only URL of the blob (Azure: a SAS)
+        return RedirectResponse(answer.location, status_code=307, headers=headers)
+    if answer.status != 200:
+        return _response(HtmlPage(404, "no recording"))
+    return Response(answer.content, media_type=answer.media_type, headers=headers)

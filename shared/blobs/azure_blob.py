@@ -1,20 +1,23 @@
 """Blobs in Azure Blob Storage (or Azurite) over `azure-storage-blob` aio.
 
 The container is created on first write if it does not exist. URLs are the blobs' own URLs (the
-container stays private: reading one needs the account's credentials or a SAS).
+container stays private: reading one needs the account's credentials or a SAS). `share_url` signs a
+short-lived read-only SAS: with the account key when the store has one (a connection string), else
+with a user delegation key (Entra ID; the identity needs "Storage Blob Delegator" or a data role).
 """
 
 from __future__ import annotations
 
 import contextlib
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
-from azure.storage.blob import ContentSettings
+from azure.storage.blob import BlobSasPermissions, ContentSettings, generate_blob_sas
 from azure.storage.blob.aio import BlobServiceClient, ContainerClient, ExponentialRetry
 
-from shared.blobs.base import BlobData, BlobError, check_blob_name, chunks_of
+from shared.blobs.base import SHARE_TTL_SEC, BlobData, BlobError, check_blob_name, chunks_of
 
 
 class AzureBlobStore:
@@ -64,6 +67,30 @@ class AzureBlobStore:
         except AzureError as exc:
             raise BlobError(f"blob {name!r} could not be written: {exc}") from exc
         return str(blob.url)
+
+    async def share_url(self, name: str, *, ttl_sec: int = SHARE_TTL_SEC) -> str | None:
+        blob = self._container.get_blob_client(check_blob_name(name))
+        now = datetime.now(UTC)
+        start, expiry = now - timedelta(minutes=5), now + timedelta(seconds=ttl_sec)  # 5 min of clock skew
+        signing: dict[str, Any] = {}
+        account_key = getattr(self._service.credential, "account_key", None)
+        try:
+            if account_key:
+                signing["account_key"] = account_key
+            else:
+                signing["user_delegation_key"] = await self._service.get_user_delegation_key(start, expiry)
+        except AzureError as exc:
+            raise BlobError(f"no shared URL for blob {name!r}: {exc}") from exc
+        sas = generate_blob_sas(
+            blob.account_name or "",
+            blob.container_name,
+            blob.blob_name,
+            permission=BlobSasPermissions(read=True),
+            start=start,
+            expiry=expiry,
+            **signing,
+        )
+        return f"{blob.url}?{sas}"
 
     async def get(self, name: str) -> bytes | None:
         try:

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterable
 from typing import Protocol
 
 MAX_NAME_CHARS = 1024
+SHARE_TTL_SEC = 900  # a shared blob URL (the report's recording player) works for 15 minutes
 _SEGMENT = re.compile(r"^[A-Za-z0-9_=-][A-Za-z0-9._=-]*$")
 
 BlobData = bytes | AsyncIterable[bytes]
@@ -32,6 +33,11 @@ class BlobStore(Protocol):
 
     async def delete(self, name: str) -> bool:
         """Remove the blob; True when it existed."""
+        ...
+
+    async def share_url(self, name: str, *, ttl_sec: int = SHARE_TTL_SEC) -> str | None:
+        """A read-only URL a browser may fetch for `ttl_sec` (Azure: a SAS), or None when the store has no
+        such URL and the app serves the bytes itself (a folder)."""
         ...
 
     async def ping(self) -> None:
@@ -57,6 +63,9 @@ class NoBlobStore:
         raise self._refuse(name)
 
     async def delete(self, name: str) -> bool:
+        raise self._refuse(name)
+
+    async def share_url(self, name: str, *, ttl_sec: int = 0) -> str | None:
         raise self._refuse(name)
 
     async def ping(self) -> None:

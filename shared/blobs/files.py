@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from shared.blobs.base import BlobData, BlobError, check_blob_name, chunks_of
+from shared.blobs.base import SHARE_TTL_SEC, BlobData, BlobError, check_blob_name, chunks_of
 
 T = TypeVar("T")
 
@@ -48,6 +48,11 @@ class FileBlobStore:
         finally:
             await asyncio.to_thread(partial.unlink, missing_ok=True)
         return path.resolve().as_uri()
+
+    async def share_url(self, name: str, *, ttl_sec: int = SHARE_TTL_SEC) -> str | None:
+        """None: a file has no URL a browser may fetch; the app serves its bytes."""
+        check_blob_name(name)
+        return None
 
     async def get(self, name: str) -> bytes | None:
         path = self.path_of(name)

@@ -1,8 +1,14 @@
-"""The per-turn latency chart of a call: grouped bars as inline SVG, built without any script.
+"""The per-turn latency chart of a call: one stacked bar per turn, as inline SVG built without any script.
 
-One group of bars per turn, one bar per stage (all in milliseconds after the end of the caller's
-speech), a y axis in ms with round ticks, a legend, and an accessible title and description. Every
-piece of text goes through `markupsafe.escape`, so the result is safe to insert into a page as is.
+A turn's bar is the time the caller waited for the bot's voice, from the end of their speech to the
+first audio frame out, split into what it was spent on:
+
+    end-of-turn wait -> speech to text -> agent (first sentence) -> text to speech (first frame out)
+
+Each stage ends at a mark of `TurnLatency` (all in ms after the end of the caller's speech); a stage
+whose mark is missing, or that took no time (a transcript ready before the turn ended), draws nothing,
+so a turn of the form agent (no LLM token) shows no empty bar. The y axis has round ticks; the legend,
+`<title>` and `<desc>` name the stages. Every piece of text goes through `markupsafe.escape`.
 """
 
 from __future__ import annotations
@@ -16,28 +22,67 @@ from markupsafe import Markup, escape
 
 from shared.models import TurnLatency
 
-__all__ = ["METRICS", "PLOT_HEIGHT", "LatencyMetric", "latency_chart_svg", "nice_ceiling"]
+__all__ = [
+    "METRICS",
+    "PLOT_HEIGHT",
+    "STAGES",
+    "LatencyMetric",
+    "Stage",
+    "StageSpan",
+    "latency_chart_svg",
+    "nice_ceiling",
+    "stage_spans",
+]
 
 
 @dataclass(frozen=True)
 class LatencyMetric:
+    """One recorded mark of a turn (a column of the numbers table)."""
+
     field: str
     label: str
-    color: str
 
 
 METRICS: Final = (
-    LatencyMetric("stt_final_ms", "STT final", "#4e79a7"),
-    LatencyMetric("llm_first_token_ms", "LLM first token", "#f28e2b"),
-    LatencyMetric("first_sentence_ms", "First sentence", "#59a14f"),
-    LatencyMetric("tts_first_audio_ms", "TTS first audio", "#e15759"),
-    LatencyMetric("first_frame_out_ms", "First frame out", "#8c6bb1"),
+    LatencyMetric("end_of_turn_ms", "Turn ended"),
+    LatencyMetric("stt_final_ms", "STT final"),
+    LatencyMetric("llm_first_token_ms", "LLM first token"),
+    LatencyMetric("first_sentence_ms", "First sentence"),
+    LatencyMetric("tts_first_audio_ms", "TTS first audio"),
+    LatencyMetric("first_frame_out_ms", "First frame out"),
 )
 
+
+@dataclass(frozen=True)
+class Stage:
+    key: str
+    label: str
+    color: str
+    ends_at: tuple[str, ...]  # the TurnLatency marks that end it, the first one present wins
+
+
+STAGES: Final = (
+    Stage("wait", "End-of-turn wait", "#9aa5b1", ("end_of_turn_ms",)),
+    Stage("stt", "Speech to text", "#4e79a7", ("stt_final_ms",)),
+    Stage("agent", "Agent", "#f28e2b", ("first_sentence_ms",)),
+    Stage("tts", "Text to speech", "#59a14f", ("first_frame_out_ms", "tts_first_audio_ms")),
+)
+
+
+@dataclass(frozen=True)
+class StageSpan:
+    stage: Stage
+    start_ms: float
+    end_ms: float
+
+    @property
+    def ms(self) -> float:
+        return self.end_ms - self.start_ms
+
+
 PLOT_HEIGHT: Final = 200.0
-BAR_WIDTH: Final = 10.0
-BAR_GAP: Final = 2.0
-GROUP_GAP: Final = 18.0
+BAR_WIDTH: Final = 26.0
+BAR_GAP: Final = 18.0
 MARGIN_LEFT: Final = 56.0
 MARGIN_RIGHT: Final = 12.0
 MARGIN_TOP: Final = 14.0
@@ -67,34 +112,44 @@ def _ms(value: float) -> str:
     return f"{value:,.0f} ms"
 
 
-def _value(turn: TurnLatency, metric: LatencyMetric) -> float | None:
-    raw = getattr(turn, metric.field)
+def _mark(turn: TurnLatency, field: str) -> float | None:
+    raw = getattr(turn, field)
     if raw is None or not math.isfinite(raw):
         return None
     return max(float(raw), 0.0)
 
 
+def stage_spans(turn: TurnLatency) -> list[StageSpan]:
+    """The turn's stages that took time, in order; each starts where the previous one ended."""
+    spans: list[StageSpan] = []
+    reached = 0.0
+    for stage in STAGES:
+        end = next((m for f in stage.ends_at if (m := _mark(turn, f)) is not None), None)
+        if end is None or end <= reached:
+            continue
+        spans.append(StageSpan(stage, reached, end))
+        reached = end
+    return spans
+
+
 def latency_chart_svg(
     turns: Sequence[TurnLatency], *, title: str = "Latency per turn", element_id: str = "latency-chart"
 ) -> Markup:
-    """The chart as one `<svg>` element. A stage a turn did not reach (None) draws no bar."""
-    group_width = len(METRICS) * BAR_WIDTH + (len(METRICS) - 1) * BAR_GAP
-    plot_width = max(
-        len(turns) * (group_width + GROUP_GAP) + GROUP_GAP, MIN_WIDTH - MARGIN_LEFT - MARGIN_RIGHT
-    )
+    """The chart as one `<svg>` element: one stacked bar per turn."""
+    plot_width = max(len(turns) * (BAR_WIDTH + BAR_GAP) + BAR_GAP, MIN_WIDTH - MARGIN_LEFT - MARGIN_RIGHT)
     width = MARGIN_LEFT + plot_width + MARGIN_RIGHT
     columns = max(1, int((width - MARGIN_LEFT) // LEGEND_ITEM_WIDTH))
-    legend_rows = math.ceil(len(METRICS) / columns)
+    legend_rows = math.ceil(len(STAGES) / columns)
     legend_top = MARGIN_TOP + PLOT_HEIGHT + AXIS_LABELS_HEIGHT
     height = legend_top + legend_rows * LEGEND_ROW_HEIGHT + 4
-    values = [v for turn in turns for m in METRICS if (v := _value(turn, m)) is not None]
-    top = nice_ceiling(max(values, default=0.0))
+    spans = [stage_spans(turn) for turn in turns]
+    top = nice_ceiling(max((s[-1].end_ms for s in spans if s), default=0.0))
     baseline = MARGIN_TOP + PLOT_HEIGHT
     ident = escape(element_id)
-    labels = ", ".join(m.label for m in METRICS)
+    stages = " then ".join(stage.label.lower() for stage in STAGES)
     description = (
-        f"{len(turns)} turn(s); for each turn, bars give the milliseconds after the end of the "
-        f"caller's speech until: {labels}. Axis from 0 to {_ms(top)}."
+        f"{len(turns)} turn(s); each bar is the time from the end of the caller's speech to the bot's "
+        f"first audio, stacked as {stages}. Axis from 0 to {_ms(top)}."
     )
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="latency-chart" id="{ident}" '
@@ -105,24 +160,21 @@ def latency_chart_svg(
         f'<desc id="{ident}-desc">{escape(description)}</desc>',
     ]
     parts += _axis(top, plot_width)
-    for index, turn in enumerate(turns):
-        group_x = MARGIN_LEFT + GROUP_GAP + index * (group_width + GROUP_GAP)
-        parts.append(f'<g class="turn" data-turn="{index + 1}">')
-        for position, metric in enumerate(METRICS):
-            value = _value(turn, metric)
-            if value is None:
-                continue
-            bar_height = PLOT_HEIGHT * min(value / top, 1.0)
-            x = group_x + position * (BAR_WIDTH + BAR_GAP)
+    for index, turn_spans in enumerate(spans):
+        x = MARGIN_LEFT + BAR_GAP + index * (BAR_WIDTH + BAR_GAP)
+        total = turn_spans[-1].end_ms if turn_spans else 0.0
+        parts.append(f'<g class="turn" data-turn="{index + 1}" data-total-ms="{_num(total)}">')
+        for span in turn_spans:
+            y_top = baseline - PLOT_HEIGHT * min(span.end_ms / top, 1.0)
+            y_bottom = baseline - PLOT_HEIGHT * min(span.start_ms / top, 1.0)
+            tooltip = f"Turn {index + 1}, {span.stage.label}: {_ms(span.ms)} (until {_ms(span.end_ms)})"
             parts.append(
-                f'<rect class="bar" data-metric="{metric.field}" x="{_num(x)}" '
-                f'y="{_num(baseline - bar_height)}" width="{_num(BAR_WIDTH)}" height="{_num(bar_height)}" '
-                f'fill="{metric.color}"><title>{escape(f"Turn {index + 1}, {metric.label}: {_ms(value)}")}'
-                "</title></rect>"
+                f'<rect class="segment" data-stage="{span.stage.key}" x="{_num(x)}" y="{_num(y_top)}" '
+                f'width="{_num(BAR_WIDTH)}" height="{_num(y_bottom - y_top)}" fill="{span.stage.color}">'
+                f"<title>{escape(tooltip)}</title></rect>"
             )
-        label_x = group_x + group_width / 2
         parts.append(
-            f'<text class="turn-label" x="{_num(label_x)}" y="{_num(baseline + 15)}" '
+            f'<text class="turn-label" x="{_num(x + BAR_WIDTH / 2)}" y="{_num(baseline + 15)}" '
             f'text-anchor="middle">{index + 1}</text></g>'
         )
     parts.append(
@@ -157,13 +209,13 @@ def _axis(top: float, plot_width: float) -> list[str]:
 
 def _legend(legend_top: float, columns: int) -> list[str]:
     parts = ['<g class="legend">']
-    for index, metric in enumerate(METRICS):
+    for index, stage in enumerate(STAGES):
         x = MARGIN_LEFT + (index % columns) * LEGEND_ITEM_WIDTH
         y = legend_top + (index // columns) * LEGEND_ROW_HEIGHT
         parts.append(
-            f'<g class="legend-item" data-metric="{metric.field}">'
-            f'<rect x="{_num(x)}" y="{_num(y)}" width="10" height="10" fill="{metric.color}"/>'
-            f'<text x="{_num(x + 14)}" y="{_num(y + 9)}">{escape(metric.label)}</text></g>'
+            f'<g class="legend-item" data-stage="{stage.key}">'
+            f'<rect x="{_num(x)}" y="{_num(y)}" width="10" height="10" fill="{stage.color}"/>'
+            f'<text x="{_num(x + 14)}" y="{_num(y + 9)}">{escape(stage.label)}</text></g>'
         )
     parts.append("</g>")
     return parts

@@ -1,4 +1,5 @@
-"""Searching calls for the report list: by caller phone, by creation date, by next action, newest first.
+"""Searching calls for the report list: by caller phone, by creation date, by next action and by words
+(anywhere in the call: phone, company, claim, synthesis, transcript), newest first.
 
 The store answers the phone or the date query with its own cursor; what it cannot filter (the next
 action, and dates when searching by phone) is filtered here, page after page, scanning at most
@@ -24,11 +25,13 @@ __all__ = [
     "SearchResult",
     "parse_filter",
     "search_calls",
+    "searchable_text",
 ]
 
 MAX_SCAN: Final = 500
 STORE_PAGE: Final = 50
 NO_NEXT_ACTION: Final = "none"
+MAX_WORDS: Final = 10
 
 
 class ReportQueryError(ValueError):
@@ -46,18 +49,23 @@ class ReportFilter:
     until: datetime | None = None
     next_action: NextActionKind | None = None
     without_next_action: bool = False
+    words: tuple[str, ...] = ()  # casefolded; every one must appear somewhere in the call
 
     @property
     def filters_in_memory(self) -> bool:
         """True when some calls the store returns may not match (so pages are scanned)."""
         by_date = self.phone is not None and (self.since is not None or self.until is not None)
-        return by_date or self.next_action is not None or self.without_next_action
+        return by_date or self.next_action is not None or self.without_next_action or bool(self.words)
 
     def matches(self, call: Call) -> bool:
         if self.since is not None and call.created_at < self.since:
             return False
         if self.until is not None and call.created_at >= self.until:
             return False
+        if self.words:
+            text = searchable_text(call)
+            if not all(word in text for word in self.words):
+                return False
         if self.without_next_action:
             return call.next is None
         return self.next_action is None or (call.next is not None and call.next.action is self.next_action)
@@ -69,6 +77,23 @@ class SearchResult:
     next_cursor: str | None
     scanned: int
     scan_limited: bool
+
+
+def searchable_text(call: Call) -> str:
+    """Everything a free-text search looks in, casefolded."""
+    parts = [
+        call.caller_phone,
+        call.initiate.bot_company,
+        call.initiate.bot_name,
+        *(f"{name} {value}" for name, value in call.claim.items() if value),
+        *(m.content for m in call.messages),
+        *(f"{r.title} {r.description}" for r in call.reminders),
+    ]
+    if call.synthesis is not None:
+        parts += [call.synthesis.short, call.synthesis.long]
+    if call.next is not None:
+        parts.append(call.next.justification)
+    return "\n".join(parts).casefold()
 
 
 def _moment(text: str, *, field: str, end_of_day: bool) -> datetime:
@@ -85,7 +110,12 @@ def _moment(text: str, *, field: str, end_of_day: bool) -> datetime:
 
 
 def parse_filter(
-    *, phone: str | None, since: str | None, until: str | None, next_action: str | None
+    *,
+    phone: str | None,
+    since: str | None,
+    until: str | None,
+    next_action: str | None,
+    words: str | None = None,
 ) -> ReportFilter:
     """The search form's fields (empty means any) as a filter, or every problem at once."""
     problems: list[str] = []
@@ -115,9 +145,12 @@ def parse_filter(
         except ValueError:
             choices = ", ".join([NO_NEXT_ACTION, *(k.value for k in NextActionKind)])
             problems.append(f"next_action: {wanted!r} is not one of {choices}")
+    searched = tuple(dict.fromkeys((words or "").casefold().split()))
+    if len(searched) > MAX_WORDS:
+        problems.append(f"q: at most {MAX_WORDS} words")
     if problems:
         raise ReportQueryError(problems)
-    return ReportFilter(checked_phone, since_at, until_at, kind, wanted == NO_NEXT_ACTION)
+    return ReportFilter(checked_phone, since_at, until_at, kind, wanted == NO_NEXT_ACTION, searched)
 
 
 def _position(cursor: str | None) -> tuple[str | None, int, int | None]:

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Final
 from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
+from shared.claim.display import field_label, readable_value
 from shared.claim.schema import ClaimFieldType
-from shared.models import Call, Message, NextActionKind, Persona, TurnLatency
+from shared.models import Call, Message, MessageAction, NextActionKind, Persona, TurnLatency
 from shared.report.chart import METRICS, latency_chart_svg
 
 __all__ = [
@@ -28,6 +29,8 @@ __all__ = [
     "ToolCallView",
     "build_call_row",
     "build_call_view",
+    "call_duration",
+    "format_duration",
     "format_time",
 ]
 
@@ -55,6 +58,29 @@ def format_time(moment: datetime | None) -> str:
     return aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def call_duration(call: Call) -> timedelta | None:
+    """From the first to the last words of this call (a resumed call's carried-over messages and the
+    texts sent after it do not count), or None before anything was said."""
+    spoken = [
+        m.created_at
+        for m in call.messages
+        if m.action is not MessageAction.SMS and m.created_at >= call.created_at - timedelta(seconds=1)
+    ]
+    return max(spoken) - min(spoken) if spoken else None
+
+
+def format_duration(duration: timedelta | None) -> str:
+    """`2 min 05 s`, `48 s`, `1 h 02 min`, or `—`."""
+    if duration is None:
+        return "—"
+    seconds = max(round(duration.total_seconds()), 0)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
 def _iso(moment: datetime) -> str:
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return aware.astimezone(UTC).isoformat(timespec="seconds")
@@ -66,6 +92,8 @@ class ClaimRow:
     type_label: str
     description: str
     value: str | None
+    label: str = ""  # the name as people read it ("Caller name")
+    value_text: str = ""  # the value as people read it (dates in words)
 
 
 @dataclass(frozen=True)
@@ -118,6 +146,8 @@ class CallView:
     turn_columns: tuple[str, ...]
     turn_rows: tuple[TurnRow, ...]
     recording_url: str | None
+    duration: str = "—"
+    back_url: str | None = None  # the call list (with the admin key when the page was opened with it)
 
 
 @dataclass(frozen=True)
@@ -134,6 +164,8 @@ class CallRow:
     next_action: str
     summary: str
     link: str
+    duration_text: str = "—"
+    satisfaction: str = "—"
 
 
 def _pretty_json(text: str) -> str:
@@ -144,12 +176,15 @@ def _pretty_json(text: str) -> str:
 
 
 def _claim_rows(call: Call) -> tuple[ClaimRow, ...]:
+    def row(name: str, type_label: str, description: str, value: str | None) -> ClaimRow:
+        return ClaimRow(name, type_label, description, value, field_label(name), readable_value(value))
+
     rows = [
-        ClaimRow(field.name, TYPE_LABELS[field.type], field.description or "", call.claim.get(field.name))
+        row(field.name, TYPE_LABELS[field.type], field.description or "", call.claim.get(field.name))
         for field in call.initiate.claim
     ]
     known = {field.name for field in call.initiate.claim}
-    rows += [ClaimRow(name, "text", "", value) for name, value in call.claim.items() if name not in known]
+    rows += [row(name, "text", "", value) for name, value in call.claim.items() if name not in known]
     return tuple(rows)
 
 
@@ -199,6 +234,7 @@ def _metadata(call: Call) -> tuple[tuple[str, str], ...]:
         ("Agent", agent),
         ("Language", call.current_lang),
         ("State", call.connection.state.value),
+        ("Duration", format_duration(call_duration(call))),
         ("Created", format_time(call.created_at)),
         ("Updated", format_time(call.updated_at)),
     ]
@@ -207,7 +243,9 @@ def _metadata(call: Call) -> tuple[tuple[str, str], ...]:
     return tuple(rows)
 
 
-def build_call_view(call: Call) -> CallView:
+def build_call_view(call: Call, *, recording_src: str | None = None, back_url: str | None = None) -> CallView:
+    """`recording_src`: the player's same-origin source when the recording is a blob the app serves;
+    else an http(s) recording URL is played as it is."""
     synthesis, next_action = call.synthesis, call.next
     return CallView(
         call_id=str(call.call_id),
@@ -232,7 +270,9 @@ def build_call_view(call: Call) -> CallView:
         else None,
         turn_columns=tuple(metric.label for metric in METRICS),
         turn_rows=_turn_rows(call.turns),
-        recording_url=_playable(call.recording_url),
+        recording_url=recording_src or _playable(call.recording_url),
+        duration=format_duration(call_duration(call)),
+        back_url=back_url,
     )
 
 
@@ -256,4 +296,6 @@ def build_call_row(call: Call, link: str) -> CallRow:
         next_action=NEXT_ACTION_LABELS[call.next.action] if call.next else "—",
         summary=_summary(call),
         link=link,
+        duration_text=format_duration(call_duration(call)),
+        satisfaction=call.synthesis.satisfaction.value if call.synthesis else "—",
     )

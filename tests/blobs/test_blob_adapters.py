@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
+import httpx
 import pytest
 
 from shared.blobs.azure_blob import AzureBlobStore
@@ -109,3 +110,30 @@ async def test_an_unreachable_azure_blob_service_is_a_blob_error() -> None:
             await store.put("c/r.wav", b"data")
     finally:
         await store.close()
+
+
+async def test_a_shared_url_reads_the_blob_for_a_while_and_nothing_else(blobs: BlobStore) -> None:
+    """The report's recording player: Azure gives a short-lived read-only SAS, a folder gives none."""
+    await blobs.put("call-2/recording-0.wav", WAV_HEADER, content_type="audio/wav")
+    url = await blobs.share_url("call-2/recording-0.wav", ttl_sec=60)
+    if isinstance(blobs, FileBlobStore):
+        assert url is None  # the app serves the file's bytes itself
+        return
+    assert url is not None and "sig=" in url and "sp=r" in url
+    async with httpx.AsyncClient() as http:
+        answer = await http.get(url)
+        assert answer.status_code == 200 and answer.content == WAV_HEADER
+        assert answer.headers["content-type"] == "audio/wav"
+        written = await http.put(url, content=b"x", headers={"x-ms-blob-type": "BlockBlob"})
+        assert written.status_code == 403  # read only
+        other = url.replace("call-2/recording-0.wav", "call-2/other.wav")
+        assert (await http.get(other)).status_code in {403, 404}  # signed for one blob
+    expired = await blobs.share_url("call-2/recording-0.wav", ttl_sec=-600)
+    assert expired is not None
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(expired)).status_code == 403
+
+
+async def test_a_shared_url_refuses_an_unsafe_name(blobs: BlobStore) -> None:
+    with pytest.raises(ValueError, match="invalid blob name"):
+        await blobs.share_url("../outside.wav")

@@ -156,8 +156,9 @@ def test_a_call_page_opened_from_the_list(server: Server, tab: Watched) -> None:
 
     chart = page.get_by_role("img", name=f"Latency per turn of call {server.calls[0].call_id}")
     assert chart.is_visible()
-    assert chart.locator("rect.bar").count() == 15
+    assert chart.locator("rect.segment").count() == 9  # 3 turns stacked as STT, agent, TTS
     assert chart.locator("g.turn").count() == 3
+    assert chart.locator("g.turn").first.get_attribute("data-total-ms") == "590"  # first frame out
     box = chart.bounding_box()
     assert box is not None and box["width"] > 200
 

@@ -184,7 +184,7 @@ async def test_a_signed_link_opens_the_call_page(
     ):
         assert shown in text, shown
     assert '<audio controls preload="none" src="http://127.0.0.1:9/recordings/call.wav">' in page.text
-    assert page.text.count('class="bar"') == 15
+    assert page.text.count('class="segment"') == 9
     assert "<script>" not in page.text
 
 

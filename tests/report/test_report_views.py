@@ -43,8 +43,12 @@ def test_call_view_carries_synthesis_next_action_reminders_and_tool_calls() -> N
     assert tool.arguments == '{\n  "field": "caller_name",\n  "value": "Jane Doe"\n}'
     assert tool.result == "caller_name is now 'Jane Doe'"
     assert [m.action for m in view.messages][-1] == "hangup"
-    assert view.chart is not None and view.chart.count('class="bar"') == 15
-    assert [row.cells[0] for row in view.turn_rows] == ["120", "95", "140"]
+    # three turns, each stacked as STT, agent, TTS (no end-of-turn wait recorded in this call)
+    assert view.chart is not None and view.chart.count('class="segment"') == 9
+    stt, tts = ('class="segment" data-stage="stt"', 'class="segment" data-stage="tts"')
+    assert view.chart.count(stt) == view.chart.count(tts) == 3
+    assert [row.cells[0] for row in view.turn_rows] == ["—", "—", "—"]  # the turn-ended column
+    assert [row.cells[1] for row in view.turn_rows] == ["120", "95", "140"]
     assert ("Direction", "inbound") in view.metadata
 
 
@@ -71,7 +75,7 @@ def test_the_call_page_escapes_what_was_said() -> None:
     html = render("call.html", view=build_call_view(full_call())).html
     assert "<script>" not in html
     assert "&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;" in html
-    assert html.count('class="bar"') == 15
+    assert html.count('class="segment"') == 9
     assert not any(secret in html for secret in SECRET_MARKERS)
 
 

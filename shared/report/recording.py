@@ -1,0 +1,60 @@
+"""The call's recording for the report's player: which blob it is, and how a browser gets its bytes.
+
+The player's `<audio src>` is a same-origin path (`/api/report/{call_id}/recording` with the page's own
+signed query or key). That route answers with a redirect to a short-lived read-only URL when the blob
+store has one (Azure: a SAS, so the function app does not carry the audio), else with the bytes (the
+local folder, which no browser could open by itself: its URL is a `file://` path).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from shared.blobs.base import BlobStore, check_blob_name
+from shared.models import Call
+
+__all__ = ["RecordingAnswer", "recording_answer", "recording_blob_name"]
+
+AUDIO_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg", "ogg": "audio/ogg"}
+
+
+@dataclass(frozen=True)
+class RecordingAnswer:
+    status: int  # 200 (content), 307 (redirect to `location`), 404
+    content: bytes = b""
+    media_type: str = "audio/wav"
+    location: str | None = None
+
+
+def recording_blob_name(call: Call) -> str | None:
+    """`<call id>/<file>` from the call's recording URL (a blob URL or a file URI), or None.
+
+    Only the last two segments are taken, and the first must be this call's id: a URL written by
+    anything else never names another call's blob.
+    """
+    if not call.recording_url:
+        return None
+    segments = unquote(urlsplit(call.recording_url).path).rstrip("/").split("/")
+    if len(segments) < 2 or segments[-2] != str(call.call_id):
+        return None
+    try:
+        return check_blob_name(f"{segments[-2]}/{segments[-1]}")
+    except ValueError:
+        return None
+
+
+async def recording_answer(blobs: BlobStore, call: Call) -> RecordingAnswer:
+    name = recording_blob_name(call)
+    if name is None:
+        return RecordingAnswer(404)
+    shared = await blobs.share_url(name)
+    if shared is not None:
+        return RecordingAnswer(307, location=shared)
+    content = await blobs.get(name)
+    if content is None:
+        return RecordingAnswer(404)
+    extension = name.rsplit(".", 1)[-1].lower()
+    return RecordingAnswer(
+        200, content=content, media_type=AUDIO_TYPES.get(extension, "application/octet-stream")
+    )
