@@ -131,7 +131,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_index(args: argparse.Namespace) -> int:
     from local.indexing import index_command  # noqa: PLC0415
 
-    return index_command(load_settings(), args.folders, out=sys.stdout, progress=not args.quiet)
+    return index_command(
+        load_settings(), args.folders, out=sys.stdout, progress=not args.quiet, force=args.force
+    )
 
 
 def _client_stack(args: argparse.Namespace) -> tuple[Settings, DevStack]:
@@ -280,6 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     index.add_argument("folders", nargs="+", type=Path, help="folders of documents (searched recursively)")
     index.add_argument("--quiet", action="store_true", help="no progress bar (the summary is printed)")
+    index.add_argument(
+        "--force", action="store_true", help="re-read unchanged files too (new embedding model)"
+    )
     index.set_defaults(handler=cmd_index)
     return parser
 

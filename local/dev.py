@@ -26,6 +26,7 @@ from starlette.routing import Mount
 from blueprints import runtime
 from local.acs_simulator import AcsSimulator
 from local.functions_host import EVENT_GRID_PATH, FunctionsHost
+from local.indexing import seed_demo_knowledge
 from local.keys import KEYS_FILE, STATE_FILE, local_keys
 from local.post_call import LocalPostCall, run_post_call_worker
 from local.threaded_server import Background, ThreadedServer
@@ -112,6 +113,7 @@ class LocalStack(Background):
             "media": {"public_url": f"ws://{self.host}:{self.media_port}"},
             "store": {"sqlite": {"path": self.data_dir / "calls.sqlite3"}},
             "blobs": {"files_dir": self.data_dir / "blobs"},
+            "search": {"sqlite": {"path": self.data_dir / "search.sqlite3"}},
         }
         self._wiring = deep_merge(wiring, dict(self.overrides))
         return load_settings(**self._wiring)
@@ -152,6 +154,7 @@ class LocalStack(Background):
             port=self.simulator_port,
         ).start()
         self.settings = self._configure()
+        asyncio.run(seed_demo_knowledge(self.settings))  # the demo company's documents, in an empty index
         self.simulator.config.softphone_to = self.settings.acs.phone_number
         self.simulator.config.softphone_events = self._softphone_call
         self.simulator.config.caller_voice = CallerVoice()

@@ -60,7 +60,9 @@ def summary_lines(report: IndexReport, where: str) -> list[str]:
     return lines
 
 
-async def run_index(settings: Settings, folders: Sequence[Path], *, out: TextIO, progress: bool) -> int:
+async def run_index(
+    settings: Settings, folders: Sequence[Path], *, out: TextIO, progress: bool, force: bool = False
+) -> int:
     missing = [str(f) for f in folders if not f.is_dir()]
     if missing:
         print(f"callcenter index: not a folder: {', '.join(missing)}", file=sys.stderr)
@@ -81,7 +83,11 @@ async def run_index(settings: Settings, folders: Sequence[Path], *, out: TextIO,
         bar = tqdm(total=total, unit="file", desc="indexing", file=sys.stderr, leave=False)
     try:
         report = await index_folders(
-            index, folders, synthesize=synthesize, progress=(lambda _name: bar.update()) if bar else None
+            index,
+            folders,
+            synthesize=synthesize,
+            progress=(lambda _name: bar.update()) if bar else None,
+            force=force,
         )
     except SearchIndexError as exc:
         print(f"callcenter index: {exc}", file=sys.stderr)
@@ -97,5 +103,24 @@ async def run_index(settings: Settings, folders: Sequence[Path], *, out: TextIO,
     return 0
 
 
-def index_command(settings: Settings, folders: Sequence[Path], *, out: TextIO, progress: bool) -> int:
-    return asyncio.run(run_index(settings, folders, out=out, progress=progress))
+def index_command(
+    settings: Settings, folders: Sequence[Path], *, out: TextIO, progress: bool, force: bool = False
+) -> int:
+    return asyncio.run(run_index(settings, folders, out=out, progress=progress, force=force))
+
+
+DEMO_KNOWLEDGE = Path(__file__).resolve().parents[1] / "knowledge"
+
+
+async def seed_demo_knowledge(settings: Settings, folder: Path = DEMO_KNOWLEDGE) -> IndexReport | None:
+    """An empty local index gets the shipped demo knowledge set (the local stack's first start);
+    an index that holds anything, or AI Search, is left alone."""
+    if settings.search_backend is not SearchBackend.SQLITE or not await asyncio.to_thread(folder.is_dir):
+        return None
+    index = open_index(settings)
+    try:
+        if await index.sources():
+            return None
+        return await index_folders(index, [folder])
+    finally:
+        await index.close()

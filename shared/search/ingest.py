@@ -190,8 +190,10 @@ async def index_folders(
     *,
     synthesize: Synthesizer | None = None,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> IndexReport:
-    """Bring the index in step with the files under `folders` (see the module's docstring)."""
+    """Bring the index in step with the files under `folders` (see the module's docstring); `force`
+    re-reads unchanged files too (after changing the embedding model, say)."""
     files = find_files(folders)
     report = IndexReport(created_index=await index.ensure_index())
     known = await index.sources()
@@ -205,7 +207,7 @@ async def index_folders(
         try:
             content = path.read_bytes()
             prefix = record_prefix(name, content)
-            if old_ids and all(i.startswith(prefix + "-") for i in old_ids):
+            if not force and old_ids and all(i.startswith(prefix + "-") for i in old_ids):
                 report.unchanged.append(name)
                 continue
             records = await document_records(name, content, read_text(path), synthesize=synthesize)

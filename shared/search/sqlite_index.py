@@ -267,12 +267,14 @@ def _delete_ids(db: sqlite3.Connection, ids: Sequence[str]) -> None:
 
 
 def _idf_weights(db: sqlite3.Connection, wanted: list[str]) -> dict[str, float]:
+    """The inverse document frequency of each query term the index knows (unknown ones left out)."""
     if not wanted:
         return {}
     total = int(db.execute("SELECT count(*) FROM records").fetchone()[0]) or 1
     marks = ",".join("?" * len(wanted))
-    frequency = dict(db.execute(f"SELECT term, doc FROM records_vocab WHERE term IN ({marks})", wanted))  # noqa: S608
-    return {term: idf(int(frequency.get(term, 0)), total) for term in wanted}
+    sql = f"SELECT term, doc FROM records_vocab WHERE term IN ({marks})"  # noqa: S608 (placeholders only)
+    frequency = {str(term): int(doc) for term, doc in db.execute(sql, wanted)}
+    return {term: idf(frequency[term], total) for term in wanted if frequency.get(term)}
 
 
 def _keyword_ranking(
@@ -314,5 +316,5 @@ def _hit(
         id=record_id,
         context=context,
         synthesis=synthesis,
-        confidence=round(coverage(wanted, passage, weights), 3),
+        confidence=round(coverage(wanted, passage, weights, known=weights), 3),
     )

@@ -34,7 +34,8 @@ _STOP_EN = _listed(
     their theirs them then there these they this those through to too under until up upon us very
     was we were what when where which while who whom whose why will with would yes yet you your
     yours hello hi thanks thank okay ok well um uh like know want wanted wondering wonder tell
-    say said sure really maybe actually just one still"""
+    say said sure really maybe actually just one still wait sorry excuse hold quick question ask
+    asking"""
 )
 _STOP_FR = _listed(
     """a ai aie ainsi alors au aucun aussi autre aux avait avant avec avez avoir avons bien bon
@@ -44,7 +45,8 @@ _STOP_FR = _listed(
     ont ou par pas peu peut peux plus pour pourquoi pourrais pourriez puis puisque qu quand que
     quel quelle quelles quels qui quoi s sa sans savoir se ses si sil son sont sur t ta te tes
     toi ton tous tout toute tres tu un une vais voila vos votre vous voudrais voulez vu y merci
-    oui non euh alors dire dites sais savez veux veut combien quelque chose fais"""
+    oui non euh alors dire dites sais savez veux veut combien quelque chose fais attendez pardon
+    excusez question petite"""
 )
 STOP_WORDS = {"en": _STOP_EN, "fr": _STOP_FR}
 LANGS = ("en", "fr")
@@ -104,16 +106,27 @@ def unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def coverage(query_terms: Sequence[str], passage_terms: Iterable[str], weights: Mapping[str, float]) -> float:
-    """The share (0-1) of the query's terms found in the passage, each weighted by its rarity
-    (`weights`, e.g. an inverse document frequency; 1 for a term without one)."""
+def coverage(
+    query_terms: Sequence[str],
+    passage_terms: Iterable[str],
+    weights: Mapping[str, float],
+    known: Iterable[str] | None = None,
+) -> float:
+    """How much (0-1) of the query the passage covers: the share of the query's terms found in it, each
+    weighted by its rarity (`weights`, e.g. an inverse document frequency; 1 when missing). Terms no
+    document contains (`known` lists the others) say nothing either way and are left out. One term
+    alone is weak evidence: a passage matching a single term scores at most 0.5."""
     wanted = unique(query_terms)
+    if known is not None:
+        vocabulary = set(known)
+        wanted = [t for t in wanted if t in vocabulary]
     if not wanted:
         return 0.0
     present = set(passage_terms)
     total = sum(weights.get(t, 1.0) for t in wanted)
-    found = sum(weights.get(t, 1.0) for t in wanted if t in present)
-    return found / total if total else 0.0
+    matched = [t for t in wanted if t in present]
+    share = sum(weights.get(t, 1.0) for t in matched) / total if total else 0.0
+    return share * min(1.0, len(matched) / 2)
 
 
 def idf(document_frequency: int, documents: int) -> float:
