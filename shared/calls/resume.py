@@ -11,6 +11,7 @@ import logging
 from uuid import UUID
 
 from shared.models import Call
+from shared.models.size import fit_document
 from shared.store.base import CallStore, StoreError, update_call
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,8 @@ def carry_over(previous: Call, into: Call) -> None:
     into.archived_claims = [dict(c) for c in previous.archived_claims]
     into.reminders = [r.model_copy() for r in previous.reminders]
     into.messages = [m.model_copy(deep=True) for m in previous.messages]
+    into.messages_trimmed = previous.messages_trimmed
+    fit_document(into)
 
 
 async def mark_taken_over(store: CallStore, previous: Call, by: UUID) -> None:

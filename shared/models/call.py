@@ -274,6 +274,9 @@ class Call(_Part):
     post_call_done_at: datetime | None = Field(default=None, description="the post-call job finished")
     secrets: CallSecrets = Field(default_factory=CallSecrets)
     turns: list[TurnLatency] = Field(default_factory=list)
+    messages_trimmed: int = Field(
+        default=0, ge=0, description="oldest messages removed to keep the document under its size limit"
+    )
     etag: str | None = Field(default=None, description="set by the store; stale etags are refused")
 
     @field_validator("created_at", "updated_at")

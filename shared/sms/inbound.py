@@ -13,7 +13,7 @@ import logging
 from shared.cache.dedupe import already_done, mark_done
 from shared.composition import Services
 from shared.models import Call, Message, MessageAction, Persona
-from shared.models.call import MAX_MESSAGE_CHARS
+from shared.models.size import MAX_SMS_CHARS, clip
 from shared.store.base import update_call
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ async def receive_sms(
         log.info("inbound SMS from %s to %s ignored: no call for this number", _masked(from_phone), to_phone)
         return None
     latest = page.items[0]
-    message = Message(persona=Persona.HUMAN, action=MessageAction.SMS, content=text[:MAX_MESSAGE_CHARS])
+    message = Message(persona=Persona.HUMAN, action=MessageAction.SMS, content=clip(text, MAX_SMS_CHARS))
 
     def _append(call: Call) -> None:
         call.messages.append(message.model_copy())

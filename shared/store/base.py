@@ -13,6 +13,7 @@ from typing import Protocol
 from uuid import UUID
 
 from shared.models import Call, Message
+from shared.models.size import fit_document
 
 MAX_PAGE_SIZE = 100
 APPEND_RETRIES = 25
@@ -110,6 +111,7 @@ async def update_call(
         outcome = mutate(call)
         if outcome is not None:
             await outcome
+        fit_document(call)  # one document stays under its size limit whatever is written to it
         call.touch()
         try:
             return await store.replace(call)
