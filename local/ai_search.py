@@ -280,7 +280,8 @@ class AiSearchService(Background):
         for name in select:
             if name not in fields or not state.retrievable(name):
                 raise ContractError(f"select: '{name}' is not a retrievable field of the index")
-        documents = [d for d in state.documents.values() if _matches(d, query.get("filter"), fields)]
+        clauses = _parse_filter(query.get("filter"), fields)
+        documents = [d for d in state.documents.values() if _matches(d, clauses)]
         text = query.get("search") or "*"
         keyword = _bm25(documents, text, state) if text.strip() != "*" else [(d, 1.0) for d in documents]
         rankings = [keyword] if text.strip() != "*" or not query.get("vectorQueries") else []
@@ -349,17 +350,22 @@ def _check_vector_query(item: Any, fields: dict[str, dict[str, Any]]) -> tuple[l
     return vector, int(query.get("k") or 50), name
 
 
-def _matches(document: dict[str, Any], expression: str | None, fields: dict[str, dict[str, Any]]) -> bool:
-    if not expression:
-        return True
-    for clause in re.split(r"\s+and\s+", expression):
+def _parse_filter(expression: str | None, fields: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
+    clauses: list[tuple[str, str, str]] = []
+    for clause in re.split(r"\s+and\s+", expression or "") if expression else []:
         match = _FILTER.match(clause)
         if match is None:
             raise ContractError(f"filter clause not served by the stand-in: {clause!r}")
         name, op, raw = match.groups()
         if name not in fields or not fields[name].get("filterable", True):
             raise ContractError(f"filter: '{name}' is not a filterable field")
-        value, wanted = str(document.get(name) or ""), raw.replace("''", "'")
+        clauses.append((name, op, raw.replace("''", "'")))
+    return clauses
+
+
+def _matches(document: dict[str, Any], clauses: list[tuple[str, str, str]]) -> bool:
+    for name, op, wanted in clauses:
+        value = str(document.get(name) or "")
         checks = {"eq": value == wanted, "ne": value != wanted, "gt": value > wanted,
                   "ge": value >= wanted, "lt": value < wanted, "le": value <= wanted}  # fmt: skip
         if not checks[op]:
