@@ -20,6 +20,7 @@ from shared.problems import plain_problems
 from shared.settings import Settings
 
 QUIT_WORDS = frozenset({"/quit", "/exit", "/q"})
+KEY_COMMAND = "/key"
 
 
 def load_claim_schema(path: Path) -> ClaimSchema:
@@ -55,7 +56,12 @@ async def run_chat(
     schema: ClaimSchema | None = None,
     read_line: Callable[[str], str] = input,
     out: TextIO,
+    initiate: CallInitiate | None = None,
+    direction: CallDirection = CallDirection.INBOUND,
 ) -> Call:
+    """A text conversation until the caller quits (EOF, /quit) or the bot ends it. ``initiate`` and
+    ``direction`` make a new conversation another bot's, or an outbound one (the scenario runner).
+    `/key N` presses a phone key (a language choice, as on a call)."""
     services = build_services(settings)
 
     def show(text: str) -> None:
@@ -70,13 +76,13 @@ async def run_chat(
             phone, within=timedelta(hours=flags.callback_timeout_hour), now=utc_now()
         )
         if call is None:
-            initiate = CallInitiate()
+            initiate = initiate.model_copy(deep=True) if initiate is not None else CallInitiate()
             if schema is not None:
                 initiate.claim = list(schema.root)
             if lang:
                 initiate.lang = LanguageSettings(default_short_code=lang)
             call = await services.store.create(
-                Call(caller_phone=phone, direction=CallDirection.INBOUND, initiate=initiate)
+                Call(caller_phone=phone, direction=direction, initiate=initiate)
             )
             show(f"[call {call.call_id}] new conversation")
         else:
@@ -92,6 +98,10 @@ async def run_chat(
                 break
             if line.strip().lower() in QUIT_WORDS:
                 break
+            if line.strip().lower().startswith(KEY_COMMAND):
+                await conversation.ctx.key_pressed(line.strip()[len(KEY_COMMAND) :].strip())
+                show(f"[key] language {conversation.ctx.lang}")
+                continue
             before = _snapshot(conversation.ctx.call)
             await conversation.respond(line, speak)
             _show_changes(before, _snapshot(conversation.ctx.call), show)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,8 +19,10 @@ from shared.prompts import Prompts, fill
 from shared.search.base import DocumentSearch, RetrievalPolicy
 from shared.settings import ConversationSettings
 from shared.sms.base import SmsSender
-from shared.store.base import CallStore, update_call
+from shared.store.base import CallNotFoundError, CallStore, StoreError, update_call
 from shared.telephony.base import Telephony
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class CallContext:
     form: FormState = field(default_factory=FormState)
     clock: Callable[[], datetime] | None = None  # tests pin "now" for spoken dates
     drain: Callable[[], Awaitable[None]] | None = None  # set by the media host: wait until all is heard
+    unsaved: list[Callable[[Call], Awaitable[None] | None]] = field(default_factory=list)  # see save()
     said: dict[str, str] = field(default_factory=dict)  # the variant last said of each phrase
 
     async def heard(self) -> None:
@@ -129,11 +133,45 @@ class CallContext:
         return fill(choice, {**self.placeholders(), **values})
 
     async def save(self, mutate: Callable[[Call], Awaitable[None] | None]) -> Call:
-        """Apply `mutate` to the stored call (retrying on concurrent writes) and keep the result."""
-        self.call = await update_call(
-            self.ports.store, self.call.call_id, mutate, caller_phone=self.call.caller_phone
-        )
+        """Apply `mutate` to the stored call (retrying on concurrent writes) and keep the result.
+
+        When the store cannot take the write (locked or unreachable past `update_call`'s retries), the
+        change is applied to `self.call` in memory, so the conversation goes on with it, and kept in
+        `unsaved`: the next save, or `flush()`, writes every kept change in order. A caller's words and
+        claim values are never dropped because the store was busy."""
+        self.unsaved.append(mutate)
+        if not await self.flush():
+            outcome = mutate(self.call)
+            if outcome is not None:
+                await outcome
         return self.call
+
+    async def flush(self) -> bool:
+        """Write the changes kept in memory; False (logged) while the store still cannot take them."""
+        if not self.unsaved:
+            return True
+        pending = list(self.unsaved)
+
+        async def apply_all(call: Call) -> None:
+            for mutate in pending:
+                outcome = mutate(call)
+                if outcome is not None:
+                    await outcome
+
+        try:
+            stored = await update_call(
+                self.ports.store, self.call.call_id, apply_all, caller_phone=self.call.caller_phone
+            )
+        except CallNotFoundError:
+            raise
+        except StoreError as exc:
+            log.warning(
+                "call %s: %d change(s) kept in memory, store busy: %s", self.call.call_id, len(pending), exc
+            )
+            return False
+        del self.unsaved[: len(pending)]
+        self.call = stored
+        return True
 
     async def key_pressed(self, tone: str) -> None:
         """A phone key chooses the language (1 = first available, 2 = second...) when several are

@@ -40,6 +40,16 @@ READ_BACK_TYPES = frozenset({"email", "phone_number", "datetime"})
 _LEADING_NO = re.compile(r"(?i)^\s*(?:no+|nope|non|not quite|pas tout à fait|wait|attendez)\b[\s,.!:;-]*")
 
 
+_SAYS_WHEN = re.compile(r"(?i)\b(?:date|time|when|day|quand|heure|jour)\b")
+_CALLERS = frozenset({"caller", "customer", "client", "user", "full", "first", "last", "your", "name", "nom"})
+
+
+def _is_callers(claim_field: ClaimField) -> bool:
+    """A name field for the caller's own name ("caller_name", "full_name"), not a pet's or a company's."""
+    words = re.split(r"[\W_]+", re.sub(r"(?<=[a-z])(?=[A-Z])", " ", claim_field.name).lower())
+    return all(word in _CALLERS for word in words if word)
+
+
 def _is_name_field(claim_field: ClaimField) -> bool:
     return claim_field.type == "text" and is_name_field(f"{claim_field.name} {claim_field.description or ''}")
 
@@ -204,6 +214,8 @@ class FormAgent:
         """Say back what matters: names, dates, e-mails and phone numbers; free text gets a thank you.
         An e-mail or a phone number waits for "is that right?"."""
         state = ctx.form
+        order = [f.name for f in self._fields(ctx)]
+        saved = sorted(saved, key=lambda item: order.index(item.field.name))
         spoken = [
             self._spoken(ctx, item.field)
             for item in saved
@@ -212,7 +224,8 @@ class FormAgent:
         to_confirm = [item.field for item in saved if str(item.field.type) in CONFIRMED_TYPES]
         state.last_noted = saved[-1].field.name
         if not spoken:
-            await turn.say(ctx.phrase("form_thanks"))
+            if self._missing(ctx):  # else "thank you, I have everything I need" follows
+                await turn.say(ctx.phrase("form_thanks"))
             return
         values = ctx.phrase("form_and").join(spoken)
         if to_confirm:
@@ -228,14 +241,16 @@ class FormAgent:
 
     def _question(self, ctx: CallContext, claim_field: ClaimField) -> str:
         kind = str(claim_field.type)
-        if _is_name_field(claim_field):
+        if _is_name_field(claim_field) and _is_callers(claim_field):
             return ctx.phrase("form_ask_name")
         if kind in CONFIRMED_TYPES:
             return ctx.phrase(f"form_ask_{kind}")
         label = field_label(claim_field, ctx.lang)
         if label is None:
-            return ctx.phrase(f"form_ask_any_{kind}")
-        return ctx.phrase(f"form_ask_{kind}", label=label)
+            return ctx.phrase(f"form_ask_any_{'datetime' if kind == 'datetime' else 'text'}")
+        if kind == "datetime" and not _SAYS_WHEN.search(label):
+            return ctx.phrase("form_ask_datetime", label=label)
+        return ctx.phrase("form_ask_text", label=label)
 
     def _retry_prompt(self, ctx: CallContext, claim_field: ClaimField) -> str:
         if claim_field.type == "email":

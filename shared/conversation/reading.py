@@ -37,6 +37,19 @@ _INTRODUCTION: Final = re.compile(
     re.IGNORECASE,
 )
 _MIN_NEED_WORDS: Final = 3
+# "I'd like to report a claim" says why they call, not what happened: the question is still asked.
+_GENERIC_NEED: Final = re.compile(
+    r"(?i)^(?:i(?:'d| would)? (?:like|want|need|wish)|i'm calling|i am calling|je (?:voudrais|veux|souhaite"
+    r"|souhaiterais|dois|vous appelle)|j'appelle)\s+(?:to\s+|pour\s+)?(?:report|declare|make|file|open"
+    r"|déclarer|signaler|faire|ouvrir)\s+(?:a|an|un|une)\s+(?:new\s+|nouveau\s+|nouvelle\s+)?\w+$"
+)
+# A date said in passing is taken only with a time of day ("this morning" is not 09:00).
+_CLOCK_HINT: Final = re.compile(
+    r"\d|\b(?:noon|midnight|midday|o'clock|midi|minuit|heures?|am|pm|a\.m\.|p\.m\.|one|two|three|four|five"
+    r"|six|seven|eight|nine|ten|eleven|twelve|une|deux|trois|quatre|cinq|sept|huit|neuf|dix|onze|douze"
+    r"|quinze|vingt)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -127,6 +140,8 @@ def read_utterance(
         if kind in kinds_done:
             continue
         rest = " ".join(c for i, c in enumerate(clauses) if i not in taken) if kind == "datetime" else text
+        if kind == "datetime" and claim_field is not asked and not _CLOCK_HINT.search(rest):
+            continue
         value = _value(claim_field, rest, ctx)
         if value is None:
             continue
@@ -145,7 +160,8 @@ def read_utterance(
     if target is not None:
         rest = " ".join(c for i, c in enumerate(clauses) if i not in taken)
         value = _value(target, rest, ctx) if rest else None
-        if value is not None and (target is asked or len(value.split()) >= _MIN_NEED_WORDS):
+        wordy = value is not None and len(value.split()) >= _MIN_NEED_WORDS and not _GENERIC_NEED.match(value)
+        if value is not None and (target is asked or wordy):
             found.append(Found(target, value))
     found.sort(key=lambda item: item.field is not asked)
     return found

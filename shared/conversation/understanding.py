@@ -68,8 +68,9 @@ _TEXT_GREETING: Final = re.compile(
     r"|all[oô])(?:\s*[,.:;!…-]+\s*|\s+)"
 )
 _TEXT_COPULA: Final = re.compile(
-    r"(?i)^(?:it's|it is|it was|that's|that is|c'est|c’est|ce sont)\s+(?:(?:a|an|un|une)\s+)?"
-)
+    r"^(?i:it's|it is|it was|that's|that is|c'est|c’est|ce sont)\s+"
+    r"(?:(?:a|an|the|un|une|le|la|les)\s+|l'|l’)?"
+)  # the article only in lower case: "it's A B C 4 2" is a reference
 _EDGE_NOISE: Final = " \t,.;:!?…-–—"
 _SPELLED_TOKEN: Final = re.compile(r"[A-Z]|\d{1,4}")
 _DIGIT_WORDS: Final = frozenset(

@@ -1,0 +1,279 @@
+"""Scenario files (YAML, format in docs/scenarios.md and `local.scenarios`) and how a run is judged:
+the checks of one call, the claim fields filled exactly, whether it ended as intended, the figures of a run.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.models import Call, CallInitiate, MessageAction, Persona
+
+BARGE_IN_AT_SEC = 0.5
+Mode = Literal["audio", "text"]
+MODES: tuple[Mode, ...] = ("audio", "text")
+EndedBy = Literal["bot", "caller", "bot-after-goodbye", "bot-alone"]
+
+
+class Step(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    say: str | None = None
+    wav: Path | None = None
+    dtmf: str | None = Field(default=None, pattern=r"^[0-9*#]+$")
+    pause: float | None = Field(default=None, ge=0, le=120)
+    barge_in: str | None = None
+    at: float | None = Field(default=None, ge=0, le=30)  # barge_in: seconds into the bot's speech
+    hang_up: bool = False
+    ring_back: bool = False  # the caller hangs up and rings again from the same number
+
+    @model_validator(mode="after")
+    def _one_action(self) -> Step:
+        actions = [
+            self.say,
+            self.wav,
+            self.dtmf,
+            self.pause,
+            self.barge_in,
+            self.hang_up or None,
+            self.ring_back or None,
+        ]
+        if sum(a is not None for a in actions) != 1:
+            raise ValueError(
+                "each step does exactly one of: say, wav, dtmf, pause, barge_in, hang_up, ring_back"
+            )
+        if self.at is not None and self.barge_in is None:
+            raise ValueError("`at` goes with a barge_in step (seconds into the bot's speech)")
+        return self
+
+
+class CallSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    direction: Literal["inbound", "outbound"] = "inbound"
+    caller: str = "+33611112222"
+    lang: str | None = None  # the call's language (default: the scenario's)
+    request: dict[str, Any] | None = None  # the POST /api/call body for outbound calls (phone_number added)
+
+
+class BotSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    company: str | None = None
+    name: str | None = None
+    task: str | None = None
+    agent_phone_number: str | None = None
+
+
+class Expectations(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    claim: dict[str, str] = Field(default_factory=dict)
+    reminders: int | None = None
+    transfer: bool | None = None
+    ended_by: EndedBy | None = None
+    sms_sent: bool | None = None
+    lang: str | None = None  # the language the call ended in (e.g. after a key press)
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    lang: str = "en-US"
+    description: str = ""
+    llm: bool = False  # needs an LLM (the scripted one in tests); skipped by the form-agent run
+    modes: list[Mode] = Field(default_factory=lambda: list(MODES), min_length=1)
+    bot: BotSpec | None = None
+    claim: list[dict[str, Any]] | None = None
+    call: CallSpec = Field(default_factory=CallSpec)
+    steps: list[Step] = Field(min_length=1)
+    expect: Expectations = Field(default_factory=Expectations)
+
+    @classmethod
+    def load(cls, path: Path) -> Scenario:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ValueError(f"{path}: cannot read the scenario: {exc}") from exc
+        try:
+            scenario = cls.model_validate(data)
+        except ValueError as exc:
+            raise ValueError(f"{path}: invalid scenario: {exc}") from exc
+        for step in scenario.steps:
+            if step.wav is not None and not step.wav.is_absolute():
+                step.wav = path.parent / step.wav
+        return scenario
+
+    @property
+    def call_lang(self) -> str:
+        return self.call.lang or self.lang
+
+    def initiate(self, base: CallInitiate) -> CallInitiate:
+        """The call's bot, task, claim schema and language: ``base`` with this scenario's choices."""
+        data = base.model_dump(mode="json")
+        data.update(self.request_fields())
+        return CallInitiate.model_validate(data)
+
+    def request_fields(self) -> dict[str, Any]:
+        """This scenario's choices as fields of a `POST /api/call` body (or of a call's `initiate`)."""
+        fields: dict[str, Any] = {"lang": {"default_short_code": self.call_lang}}
+        if self.claim is not None:
+            fields["claim"] = self.claim
+        bot = self.bot or BotSpec()
+        for key, value in (
+            ("bot_company", bot.company),
+            ("bot_name", bot.name),
+            ("task", bot.task),
+            ("agent_phone_number", bot.agent_phone_number),
+        ):
+            if value is not None:
+                fields[key] = value
+        return fields
+
+
+@dataclass
+class Check:
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass
+class ScenarioResult:
+    name: str
+    call_id: str | None = None
+    checks: list[Check] = field(default_factory=list)
+    turns: list[dict[str, float | None]] = field(default_factory=list)
+    transcript: list[str] = field(default_factory=list)
+    printed: set[tuple[datetime, str, str]] = field(default_factory=set, repr=False)
+    error: str | None = None
+    seconds: float = 0.0
+    mode: str = "audio"
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and all(check.passed for check in self.checks)
+
+    @property
+    def fields(self) -> tuple[int, int]:
+        """(claim fields filled exactly, claim fields expected)."""
+        claim = [check for check in self.checks if check.name.startswith("claim.")]
+        return sum(check.passed for check in claim), len(claim)
+
+    @property
+    def ended_as_intended(self) -> bool | None:
+        """The call ended the way the scenario says (who ended it, transferred or not); None when the
+        scenario says nothing about its end."""
+        ending = [check for check in self.checks if check.name in ("ended_by", "transfer")]
+        if not ending:
+            return None
+        return self.error is None and all(check.passed for check in ending)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "passed": self.passed,
+            "call_id": self.call_id,
+            "seconds": round(self.seconds, 1),
+            "error": self.error,
+            "mode": self.mode,
+            "fields_exact": self.fields[0],
+            "fields_expected": self.fields[1],
+            "ended_as_intended": self.ended_as_intended,
+            "checks": [{"name": c.name, "passed": c.passed, "detail": c.detail} for c in self.checks],
+            "turns": self.turns,
+        }
+
+
+def parts(steps: list[Step]) -> list[list[Step]]:
+    """The steps split at each ring back: one list per phone call."""
+    parts: list[list[Step]] = [[]]
+    for step in steps:
+        if step.ring_back:
+            parts.append([])
+        else:
+            parts[-1].append(step)
+    return parts
+
+
+def ended_by(call: Call, caller_hung_up: bool) -> str:
+    """Who ended the call: the caller, the bot after the caller's words (a goodbye, "no, nothing
+    else", a request for a human), or the bot on its own (no answer to "are you still there?")."""
+    if caller_hung_up:
+        return "caller"
+    for index in range(len(call.messages) - 1, -1, -1):
+        if (
+            call.messages[index].persona is Persona.ASSISTANT
+            and call.messages[index].action is MessageAction.SMS
+        ):
+            continue  # the post-call text is not part of the conversation
+        before = call.messages[index - 1] if index else None
+        after_caller = before is not None and before.persona is Persona.HUMAN
+        return "bot-after-goodbye" if after_caller else "bot-alone"
+    return "bot-alone"
+
+
+def _ended_as(wanted: str, got: str) -> bool:
+    return got == wanted or (wanted == "bot" and got.startswith("bot"))
+
+
+def figures(results: list[ScenarioResult]) -> dict[str, Any]:
+    """One figure for a run: claim fields exact over fields expected, calls ending as intended."""
+    exact = sum(result.fields[0] for result in results)
+    expected = sum(result.fields[1] for result in results)
+    endings = [result.ended_as_intended for result in results if result.ended_as_intended is not None]
+    return {
+        "fields_exact": exact,
+        "fields_expected": expected,
+        "fields_exact_pct": round(100 * exact / expected, 1) if expected else None,
+        "ended_as_intended": sum(endings),
+        "endings_expected": len(endings),
+        "ended_as_intended_pct": round(100 * sum(endings) / len(endings), 1) if endings else None,
+    }
+
+
+def figures_line(mode: str, results: list[ScenarioResult]) -> str:
+    numbers = figures(results)
+    return (
+        f"{mode}: claim fields exact {numbers['fields_exact']}/{numbers['fields_expected']}"
+        f" ({numbers['fields_exact_pct']}%), calls ending as intended {numbers['ended_as_intended']}"
+        f"/{numbers['endings_expected']} ({numbers['ended_as_intended_pct']}%)"
+    )
+
+
+def claim_value_matches(wanted: str, got: str) -> bool:
+    """An expected claim value is the value itself or a regular expression (case-insensitive, whole
+    value); one that is no valid regular expression (e.g. "+33612345678") is only compared as is."""
+    if got == wanted:
+        return True
+    try:
+        return re.fullmatch(wanted, got, re.IGNORECASE) is not None
+    except re.error:
+        return False
+
+
+def evaluate(expect: Expectations, call: Call, ended_by: str) -> list[Check]:
+    checks: list[Check] = []
+    for name, wanted in expect.claim.items():
+        got = call.claim.get(name)
+        passed = got is not None and claim_value_matches(wanted, got)
+        checks.append(Check(f"claim.{name}", passed, f"got {got!r}, expected {wanted!r}"))
+    if expect.reminders is not None:
+        checks.append(
+            Check("reminders", len(call.reminders) == expect.reminders, f"got {len(call.reminders)}")
+        )
+    if expect.transfer is not None:
+        transferred = any(m.action is MessageAction.TRANSFER for m in call.messages) or any(
+            t.name == "talk_to_human" for m in call.messages for t in m.tool_calls
+        )
+        checks.append(Check("transfer", transferred == expect.transfer, f"transferred={transferred}"))
+    if expect.ended_by is not None:
+        checks.append(Check("ended_by", _ended_as(expect.ended_by, ended_by), f"ended by {ended_by}"))
+    if expect.lang is not None:
+        checks.append(Check("lang", call.current_lang == expect.lang, f"ended in {call.current_lang}"))
+    if expect.sms_sent is not None:
+        sent = any(m.action is MessageAction.SMS and m.persona is Persona.ASSISTANT for m in call.messages)
+        checks.append(Check("sms_sent", sent == expect.sms_sent, f"sms sent={sent}"))
+    return checks
