@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from local.client import ClientError, DevStack
 from local.host_settings import HostIndexingError
@@ -91,6 +92,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from local.chat import load_claim_schema, run_chat  # noqa: PLC0415
 
     settings = load_settings()
+    if args.scenarios:
+        return _chat_scenarios(args.scenarios)
     try:
         schema = load_claim_schema(args.claim) if args.claim else None
     except ValueError as exc:
@@ -98,6 +101,17 @@ def cmd_chat(args: argparse.Namespace) -> int:
         return 2
     asyncio.run(run_chat(settings, phone=args.phone, lang=args.lang, schema=schema, out=sys.stdout))
     return 0
+
+
+def _chat_scenarios(paths: list[Path]) -> int:
+    """`callcenter chat --scenarios`: the scenario files typed into the chat, with the text figure."""
+    from local.simulate import simulate  # noqa: PLC0415
+
+    try:
+        return simulate(paths, speed=1.0, json_path=None, echo=_echo, with_llm=False, modes=("text",))
+    except ValueError as exc:
+        print(f"callcenter chat: {exc}", file=sys.stderr)
+        return 2
 
 
 def _echo(line: str) -> None:
@@ -114,7 +128,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     )
     try:
         return simulate(
-            args.scenarios, speed=args.speed, json_path=args.json, echo=_echo, with_llm=args.with_llm
+            args.scenarios,
+            speed=args.speed,
+            json_path=args.json,
+            echo=_echo,
+            with_llm=args.with_llm,
+            keep=args.keep,
+            modes=("audio", "text") if args.mode == "both" else (args.mode,),
         )
     except ValueError as exc:
         print(f"callcenter simulate: {exc}", file=sys.stderr)
@@ -207,6 +227,29 @@ examples:
 """
 
 
+def _simulate_parser(commands: Any) -> None:
+    """`callcenter simulate`: its options."""
+    simulate = commands.add_parser(
+        "simulate", help="run scenario files (YAML) as phone calls over real audio"
+    )
+    simulate.add_argument("scenarios", nargs="+", type=Path, help="scenario files or folders")
+    simulate.add_argument(
+        "--speed", type=float, default=1.0, help="caller audio pacing (2 = twice real time)"
+    )
+    simulate.add_argument("--json", type=Path, help="write the JSON summary to this file")
+    simulate.add_argument("--with-llm", action="store_true", help="also run scenarios marked `llm: true`")
+    simulate.add_argument(
+        "--keep", type=Path, help="keep the call documents in this folder (inspect them after)"
+    )
+    simulate.add_argument(
+        "--mode",
+        choices=["both", "audio", "text"],
+        default="both",
+        help="phone calls over audio, the same scenarios through `callcenter chat`, or both (default)",
+    )
+    simulate.set_defaults(handler=cmd_simulate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="callcenter",
@@ -254,16 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     key.add_argument("--data", type=Path, default=DATA, help="the data folder `callcenter dev` runs on")
     key.set_defaults(handler=cmd_key)
 
-    simulate = commands.add_parser(
-        "simulate", help="run scenario files (YAML) as phone calls over real audio"
-    )
-    simulate.add_argument("scenarios", nargs="+", type=Path, help="scenario files or folders")
-    simulate.add_argument(
-        "--speed", type=float, default=1.0, help="caller audio pacing (2 = twice real time)"
-    )
-    simulate.add_argument("--json", type=Path, help="write the JSON summary to this file")
-    simulate.add_argument("--with-llm", action="store_true", help="also run scenarios marked `llm: true`")
-    simulate.set_defaults(handler=cmd_simulate)
+    _simulate_parser(commands)
 
     demo = commands.add_parser("demo", help="one whole phone call, offline, with the live transcript")
     demo.add_argument(
@@ -275,6 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--phone", default="+33612345678", type=_e164, help="the caller's number (E.164)")
     chat.add_argument("--lang", choices=["en-US", "fr-FR"], help="conversation language (default en-US)")
     chat.add_argument("--claim", type=Path, help="claim schema file (JSON or YAML list of {name, type})")
+    chat.add_argument(
+        "--scenarios", nargs="+", type=Path, help="play scenario files (or folders) as typed conversations"
+    )
     chat.set_defaults(handler=cmd_chat)
 
     index = commands.add_parser(

@@ -13,7 +13,8 @@ from typing import Any
 from uuid import UUID
 
 from local.dev import LocalStack, free_port
-from local.scenarios import Scenario, ScenarioResult, ScenarioRunner
+from local.scenarios import Scenario, ScenarioResult, ScenarioRunner, figures, figures_line
+from local.text_scenarios import run_text_scenarios
 from shared.composition import build_services
 from shared.models import Call
 from shared.report.access import relative_report_link
@@ -96,21 +97,45 @@ async def run_scenarios(
 
 
 def simulate(
-    paths: Sequence[Path], *, speed: float, json_path: Path | None, echo: Printer, with_llm: bool
+    paths: Sequence[Path],
+    *,
+    speed: float,
+    json_path: Path | None,
+    echo: Printer,
+    with_llm: bool,
+    keep: Path | None = None,
+    modes: Sequence[str] = ("audio", "text"),
 ) -> int:
+    """Run the scenarios as phone calls (audio) and through `callcenter chat` (text); print the pass
+    count and one figure per mode. ``keep``: a folder that keeps the call documents (else a temporary
+    one)."""
     scenarios = [s for s in load_scenarios(paths) if with_llm or not s.llm]
+    results: list[ScenarioResult] = []
+    text_results: list[ScenarioResult] = []
     with tempfile.TemporaryDirectory(prefix="callcenter-sim-") as data:
-        results, _stack = asyncio.run(run_scenarios(scenarios, speed=speed, echo=echo, data_dir=Path(data)))
+        folder = keep or Path(data)
+        if "audio" in modes:
+            audio = [s for s in scenarios if "audio" in s.modes]
+            results, _stack = asyncio.run(run_scenarios(audio, speed=speed, echo=echo, data_dir=folder))
+        if "text" in modes:
+            text_results = asyncio.run(run_text_scenarios(scenarios, echo=echo, data_dir=folder / "text"))
+    everything = results + text_results
     summary = {
-        "passed": sum(r.passed for r in results),
-        "total": len(results),
-        "scenarios": [r.summary() for r in results],
+        "passed": sum(r.passed for r in everything),
+        "total": len(everything),
+        "figures": {"audio": figures(results), "text": figures(text_results)},
+        "scenarios": [r.summary() for r in everything],
     }
     text = json.dumps(summary, indent=2)
     if json_path is not None:
         json_path.write_text(text, encoding="utf-8")
-    echo(f"{summary['passed']}/{summary['total']} scenarios passed")
     echo(text if json_path is None else f"JSON summary: {json_path}")
+    if keep is not None:
+        echo(f"call documents kept in {keep}")
+    echo(f"{summary['passed']}/{summary['total']} scenarios passed")
+    for mode, mode_results in (("audio", results), ("text", text_results)):
+        if mode in modes:
+            echo(figures_line(f"over {mode}", mode_results))
     return 0 if summary["passed"] == summary["total"] else 1
 
 
