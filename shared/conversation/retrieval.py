@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 
 Say = Callable[[str], Awaitable[None]]
 Tool = Callable[[str, dict[str, Any]], Awaitable[Any]]
-SPOKEN_CHARS = 320
+SPOKEN_CHARS = 200
+MIN_PROMPT_PASSAGE_CHARS = 120  # a passage cut shorter than this says nothing: left out
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _QUESTION_STARTS = frozenset(
     re.findall(
@@ -142,9 +143,9 @@ async def turn_documents(ctx: CallContext) -> str:
         if hit.confidence < rules.prompt_min_confidence:
             continue
         part = cite([hit]).removeprefix("[1] ")
-        if estimate_tokens(part) > budget:
-            part = part[: max(0, int(budget * 3.5) - 1)].rsplit(" ", 1)[0] + "…"
-        if estimate_tokens(part) > budget or not part.strip("…"):
+        if estimate_tokens(part) > budget:  # the last one that fits in part, cut at a word
+            part = part[: max(0, int(budget * 3.5) - 2)].rsplit(" ", 1)[0] + "…"
+        if estimate_tokens(part) > budget or len(part) < MIN_PROMPT_PASSAGE_CHARS:
             break
         parts.append(f"- {part}")
         budget -= estimate_tokens(part)

@@ -34,7 +34,7 @@ _STOP_EN = _listed(
     their theirs them then there these they this those through to too under until up upon us very
     was we were what when where which while who whom whose why will with would yes yet you your
     yours hello hi thanks thank okay ok well um uh like know want wanted wondering wonder tell
-    say said sure really maybe actually just one still wait sorry excuse hold quick question ask
+    say said sure really maybe actually just one still many much wait sorry excuse hold quick question ask
     asking"""
 )
 _STOP_FR = _listed(
