@@ -37,6 +37,7 @@ from shared.conversation.tools import run_tool
 from shared.models import Call, Message, Persona, TurnLatency
 from shared.speech.audio import StreamResampler
 from shared.speech.base import SAMPLE_RATE, VAD_FRAME_BYTES, SpeechEngines, SpeechError
+from shared.store.base import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +159,20 @@ class CallSession:
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
         self._segments.clear()
+        await self._store_what_is_kept()
+
+    async def _store_what_is_kept(self) -> None:
+        """Changes the store could not take during the call (it was locked) are written now."""
+        ctx = self.conversation.ctx
+        for delay in (0.0, 1.0, 2.0, 4.0):
+            await asyncio.sleep(delay)
+            try:
+                if await ctx.flush():
+                    return
+            except StoreError as exc:
+                log.error("call %s: kept changes not stored: %s", self.call.call_id, exc)
+                return
+        log.error("call %s: %d change(s) could not be stored", self.call.call_id, len(ctx.unsaved))
 
     def _own(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
         if self._closed:

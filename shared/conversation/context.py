@@ -159,8 +159,12 @@ class CallContext:
                     await outcome
 
         try:
-            stored = await update_call(
-                self.ports.store, self.call.call_id, apply_all, caller_phone=self.call.caller_phone
+            stored = await update_call(  # no waiting on a busy store: the next save tries again
+                self.ports.store,
+                self.call.call_id,
+                apply_all,
+                caller_phone=self.call.caller_phone,
+                unavailable_retries=0,
             )
         except CallNotFoundError:
             raise

@@ -18,6 +18,8 @@ from shared.models.size import fit_document
 MAX_PAGE_SIZE = 100
 APPEND_RETRIES = 25
 RETRY_BACKOFF_SEC = 0.005  # grows with each attempt, jittered, so busy writers stop colliding
+UNAVAILABLE_RETRIES = 3  # a locked or unreachable store: tried again after 0.25, 0.5 and 1 s
+UNAVAILABLE_BACKOFF_SEC = 0.25
 
 
 class StoreError(RuntimeError):
@@ -99,11 +101,15 @@ async def update_call(
     *,
     caller_phone: str | None = None,
     retries: int = APPEND_RETRIES,
+    unavailable_retries: int = UNAVAILABLE_RETRIES,
 ) -> Call:
     """Read-modify-write with retry on conflict: the way to change a call without losing a write.
 
     `mutate` is applied to a fresh copy on every attempt, so it must be a pure function of the call.
+    A store that cannot take the write (locked, unreachable) is tried again with a growing backoff,
+    `unavailable_retries` times, before its StoreError is raised.
     """
+    unavailable = 0
     for attempt in range(retries):
         call = await store.get(call_id, caller_phone=caller_phone)
         if call is None:
@@ -117,6 +123,13 @@ async def update_call(
             return await store.replace(call)
         except ConflictError:
             await asyncio.sleep(random.uniform(0, RETRY_BACKOFF_SEC * (attempt + 1)))  # noqa: S311
+        except CallNotFoundError:
+            raise
+        except StoreError:
+            if unavailable >= unavailable_retries:
+                raise
+            await asyncio.sleep(UNAVAILABLE_BACKOFF_SEC * 2**unavailable)
+            unavailable += 1
     raise ConflictError(f"call {call_id}: still conflicting after {retries} attempts")
 
 

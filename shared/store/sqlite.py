@@ -3,6 +3,8 @@
 One row per call holding the JSON document, plus the columns the queries need. WAL journal and a busy
 timeout make it safe for the function app and the media host to write at once from two processes;
 the etag check is a single conditional UPDATE, so a stale write can never overwrite a newer one.
+Reads have a connection of their own: in WAL mode they never wait for a writer, so a write stalled
+on another process's lock does not hold up the reads of this one.
 """
 
 from __future__ import annotations
@@ -76,29 +78,57 @@ class SqliteCallStore:
         self._busy_timeout_ms = busy_timeout_ms
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
+        self._read_lock = threading.Lock()
+        self._reader: sqlite3.Connection | None = None
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
-            if str(self._path) != ":memory:":
-                self._path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(
-                self._path,
-                timeout=self._busy_timeout_ms / 1000,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-            connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = NORMAL")
-            connection.executescript(_SCHEMA)
-            self._connection = connection
+            self._connection = self._open()
         return self._connection
 
+    def _read_connection(self) -> sqlite3.Connection:
+        if str(self._path) == ":memory:":  # one private database: reads share the writer's connection
+            return self._connect()
+        if self._reader is None:
+            self._reader = self._open()
+        return self._reader
+
+    def _open(self) -> sqlite3.Connection:
+        if str(self._path) != ":memory:":
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(
+            self._path,
+            timeout=self._busy_timeout_ms / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        connection.executescript(_SCHEMA)
+        return connection
+
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """A write, on the writer connection (one at a time in this process)."""
+
         def _locked() -> T:
             with self._lock:
                 try:
                     return work(self._connect())
+                except (sqlite3.Error, OSError) as exc:
+                    raise StoreError(f"sqlite store {self._path}: {exc}") from exc
+
+        return await asyncio.to_thread(_locked)
+
+    async def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """A read, on the reader connection: never queued behind a write."""
+        if str(self._path) == ":memory:":
+            return await self._run(work)
+
+        def _locked() -> T:
+            with self._read_lock:
+                try:
+                    return work(self._read_connection())
                 except (sqlite3.Error, OSError) as exc:
                     raise StoreError(f"sqlite store {self._path}: {exc}") from exc
 
@@ -116,7 +146,7 @@ class SqliteCallStore:
             row = db.execute("SELECT doc, etag FROM calls WHERE call_id = ?", (str(call_id),)).fetchone()
             return None if row is None else self._to_call(row)
 
-        return await self._run(work)
+        return await self._read(work)
 
     async def create(self, call: Call) -> Call:
         etag = _new_etag()
@@ -180,7 +210,7 @@ class SqliteCallStore:
             ).fetchone()
             return None if row is None else self._to_call(row)
 
-        return await self._run(work)
+        return await self._read(work)
 
     async def list_by_phone(self, caller_phone: str, *, limit: int = 20, cursor: str | None = None) -> Page:
         return await self._page("caller_phone = ?", [caller_phone], limit, cursor)
@@ -220,7 +250,7 @@ class SqliteCallStore:
                 (*query_params, size + 1),
             ).fetchall()
 
-        rows = await self._run(work)
+        rows = await self._read(work)
         items = [self._to_call(row[:2]) for row in rows[:size]]
         next_cursor = None
         if len(rows) > size:
@@ -234,7 +264,7 @@ class SqliteCallStore:
         def work(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
             return db.execute(_DUE_REMINDERS, (MAX_CALLBACK_ATTEMPTS, _timestamp(now), size)).fetchall()
 
-        return [self._to_call(row[:2]) for row in await self._run(work)]
+        return [self._to_call(row[:2]) for row in await self._read(work)]
 
     async def find_by_recording(self, recording_id: str, *, server_call_id: str | None = None) -> Call | None:
         def work(db: sqlite3.Connection) -> Call | None:
@@ -251,16 +281,18 @@ class SqliteCallStore:
                 ).fetchone()
             return None if row is None else self._to_call(row)
 
-        return await self._run(work)
+        return await self._read(work)
 
     async def ping(self) -> None:
         await self._run(lambda db: db.execute("SELECT 1").fetchone())
 
     async def close(self) -> None:
         def work() -> None:
-            with self._lock:
-                if self._connection is not None:
-                    self._connection.close()
-                    self._connection = None
+            with self._lock, self._read_lock:
+                for connection in {
+                    id(c): c for c in (self._connection, self._reader) if c is not None
+                }.values():
+                    connection.close()
+                self._connection = self._reader = None
 
         await asyncio.to_thread(work)
