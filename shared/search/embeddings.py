@@ -78,7 +78,13 @@ class BertEmbedder:
         tokenizer.enable_truncation(MAX_TOKENS)
         tokenizer.enable_padding()
         self._tokenizer = tokenizer
-        self._weights = _read_safetensors(self.folder / "model.safetensors")
+        import numpy as np  # noqa: PLC0415
+
+        weights = _read_safetensors(self.folder / "model.safetensors")
+        for name in [n for n in weights if n.startswith("encoder.") and n.endswith(".weight")]:
+            if weights[name].ndim == 2:  # kept transposed and contiguous: x @ W.T without a copy per call
+                weights[name + "_t"] = np.ascontiguousarray(weights.pop(name).T)
+        self._weights = weights
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
         return await asyncio.to_thread(self.embed_sync, texts)
@@ -115,7 +121,7 @@ class BertEmbedder:
     def _dense(self, x: Any, name: str) -> Any:
         w = self._weights
         assert w is not None
-        return x @ w[f"{name}.weight"].T + w[f"{name}.bias"]
+        return x @ w[f"{name}.weight_t"] + w[f"{name}.bias"]
 
     def _norm(self, x: Any, name: str) -> Any:
         import numpy as np  # noqa: PLC0415
