@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import docx
 import pytest
 
+from local.ai_search import AiSearchService
 from local.cli import main
+from local.llm_server import ScriptedLlmServer
 from shared.search.ingest import CHUNK_CHARS, chunks, document_records, sections
 from shared.search.readers import UnreadableDocument, read_text
+from shared.search.sqlite_index import SqliteKnowledgeIndex
 
 
 def minimal_pdf(text: str) -> bytes:
@@ -137,3 +141,51 @@ def test_the_index_command_refuses_a_missing_folder_in_one_line(
     assert main(["index", str(tmp_path / "nope")]) == 2
     error = capsys.readouterr().err.strip()
     assert error == f"callcenter index: not a folder: {tmp_path / 'nope'}"
+
+
+def test_the_index_command_creates_the_ai_search_index_when_missing(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    ai_search: AiSearchService,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SEARCH__AZURE__ENDPOINT", ai_search.endpoint)
+    monkeypatch.setenv("SEARCH__AZURE__KEY", ai_search.api_key)
+    monkeypatch.setenv("SEARCH__AZURE__INDEX", "cli-trainings")
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "faq.md").write_text("# FAQ\n\n## Loan car?\n\nSeven days.\n", encoding="utf-8")
+    assert main(["index", "docs", "--quiet"]) == 0
+    assert "index AI Search cli-trainings (created)" in capsys.readouterr().out
+    assert "vectors" in {f["name"] for f in ai_search.indexes["cli-trainings"].definition["fields"]}
+    assert [d["question"] for d in ai_search.indexes["cli-trainings"].documents.values()] == ["Loan car?"]
+    assert main(["index", "docs", "--quiet"]) == 0
+    assert "nothing changed" in capsys.readouterr().out
+
+
+def test_the_document_synthesis_comes_from_the_llm_when_one_is_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SEARCH__SQLITE__PATH", str(tmp_path / "index.sqlite3"))
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "faq.md").write_text("# FAQ\n\n## Loan car?\n\nSeven days.\n", encoding="utf-8")
+    with ScriptedLlmServer() as server:
+        monkeypatch.setenv("LLM__FAST__BASE_URL", server.base_url)
+        server.script.add_text("Contoso's FAQ about loan cars: how long you keep one.")
+        assert main(["index", "docs", "--quiet"]) == 0
+        request = server.requests[-1].body["messages"]
+    assert request[0]["role"] == "system" and "Summarize" in request[0]["content"]
+    assert "Seven days." in request[1]["content"]
+    capsys.readouterr()
+
+    async def synthesis() -> set[str]:
+        index = SqliteKnowledgeIndex(tmp_path / "index.sqlite3")
+        try:
+            return {hit.synthesis for hit in await index.search("loan car")}
+        finally:
+            await index.close()
+
+    assert asyncio.run(synthesis()) == {"Contoso's FAQ about loan cars: how long you keep one."}
