@@ -10,9 +10,10 @@
   event offers the audio since the last cut for a speculative transcription: the segment cut later in
   the same pause (or the turn's end) names that pause when nothing was said since, so the session can
   use the transcript already under way instead of starting over.
-- The session may end the turn before `silence_ms` with `end_now()` (e.g. once the transcript is a
-  complete sentence and the pause has lasted `complete_ms`).
-- The turn ends after `silence_ms` without speech (the `vad_silence_timeout_ms` flag).
+- The session may end the turn before `silence_ms` with `end_now()` (the end-of-turn decision of
+  `media_host/end_of_turn.py`: finished words after a short pause).
+- The turn ends after `silence_ms` without speech whatever was said (the session sets it to the
+  longest wait of its end-of-turn policy: `vad_unfinished_timeout_ms`, or `vad_silence_timeout_ms`).
 - Echo guard: while the bot speaks, a frame counts as speech only if it is clearly louder than the
   echo the bot's own audio can make on this line. Until the line is measured, "clearly louder" is
   within `echo_margin_db` of the bot's recent output level; the `EchoPath` then learns how far below
@@ -22,7 +23,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -261,20 +261,3 @@ class TurnDetector:
         self._pending = []
         self._speech_run = self._silence_run = self._onset_run = 0
         self._pause_offered = None
-
-
-_SENTENCE_END = re.compile(r"[^.][.?!]['\"»)]*$")
-_GOES_ON = frozenset(
-    {"and", "but", "or", "so", "because", "then", "um", "uh", "er", "like"}
-    | {"et", "mais", "ou", "donc", "parce", "alors", "euh", "que"}
-)
-
-
-def complete_sentence(text: str) -> bool:
-    """The transcript ends as a finished sentence: a final ".", "?" or "!" (not "..."), and its
-    last word is not one that announces more ("and", "because", "euh"...)."""
-    text = text.strip()
-    if not _SENTENCE_END.search(text):
-        return False
-    words = re.findall(r"[\w']+", text.lower())
-    return bool(words) and words[-1] not in _GOES_ON

@@ -75,7 +75,8 @@ class CallContext:
     said: dict[str, str] = field(default_factory=dict)  # the variant last said of each phrase
 
     async def heard(self) -> None:
-        """Wait until everything spoken so far reached the caller (before hanging up or transferring)."""
+        """Wait until everything spoken so far reached the caller (before hanging up, transferring or
+        texting; the media host also waits until the caller's turn can no longer be continued)."""
         if self.drain is not None:
             await self.drain()
 

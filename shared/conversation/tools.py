@@ -195,6 +195,7 @@ async def _end_call(ctx: CallContext, _args: EndCallArgs, speak: Speak) -> ToolR
 
 
 async def _send_sms(ctx: CallContext, args: SendSmsArgs, _speak: Speak) -> ToolResult:
+    await ctx.heard()  # a text cannot be taken back: not before the caller's turn is settled and heard
     try:
         receipt = await ctx.ports.sms.send(ctx.call.caller_phone, args.message)
     except SmsError as exc:
@@ -210,6 +211,7 @@ async def _notify_emergencies(ctx: CallContext, args: NotifyEmergenciesArgs, _sp
     target = ctx.call.initiate.agent_phone_number
     if not target:
         return ToolResult(f"{args.service} alert logged; no agent number to forward it to")
+    await ctx.heard()  # not on half a sentence: the caller's turn is settled first (a second or so)
     body = (
         f"EMERGENCY {args.service}: {args.reason}. Location: {args.location}. Contact: {args.contact or '-'}"
     )
