@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 Say = Callable[[str], Awaitable[None]]
 Tool = Callable[[str, dict[str, Any]], Awaitable[Any]]
 SPOKEN_CHARS = 200
+MAX_QUESTION_DIGITS = 4  # "can you call me at 06 12..." gives a value; it asks nothing
 MIN_PROMPT_PASSAGE_CHARS = 120  # a passage cut shorter than this says nothing: left out
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _QUESTION_STARTS = frozenset(
@@ -170,6 +171,8 @@ async def answer_from_documents(ctx: CallContext, text: str, say: Say, tool: Too
     Returns whether it answered (the caller then hears the question they were asked before)."""
     rules = policy(ctx)
     if not is_question(text) or len(unique(terms(text, ctx.lang))) < 2:
+        return False
+    if sum(ch.isdigit() for ch in text) >= MAX_QUESTION_DIGITS:  # a phone number or a date: a claim value
         return False
     queries = rephrasings(text, ctx.lang)
     try:
