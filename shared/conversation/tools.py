@@ -59,7 +59,11 @@ class ReminderArgs(ToolArgs):
 
 
 class SearchDocumentArgs(ToolArgs):
-    queries: list[ShortText] = Field(min_length=1, max_length=3, description="1 to 3 search queries.")
+    queries: list[ShortText] = Field(
+        min_length=1,
+        max_length=3,
+        description="1 to 3 phrasings of what to look for, in different words (their results are merged).",
+    )
 
 
 class TalkToHumanArgs(ToolArgs):
@@ -269,7 +273,7 @@ TOOLS: dict[str, Tool] = {
         Tool(
             "search_document",
             "Search the company's internal documents before answering a question about "
-            "its products or policies.",
+            "its products or policies; cite the source file of what you use.",
             SearchDocumentArgs,
             _search_document,
         ),
