@@ -12,6 +12,7 @@ are logged and dropped. Event data of the wrong shape is a ValueError (HTTP 400)
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +32,8 @@ from shared.telephony.callback_auth import check_call_secret
 log = logging.getLogger(__name__)
 
 EVENT_PREFIX = "Microsoft.Communication."
+MEDIA_RESTARTS = 4  # media streams started again for one call before giving up
+MEDIA_RESTART_DELAYS_SEC = (0.5, 1.0, 2.0, 4.0)  # a restarted media host takes a moment to listen
 SEEN_EVENT_TTL_SEC = 24 * 3600.0
 DTMF_LANGUAGE_KEYS = "123456789"
 _TONE_KEYS = {
@@ -221,6 +224,46 @@ async def _recognize_completed(services: Services, call: Call, data: dict[str, A
         await _save(services, call, apply)
 
 
+async def _media_streaming_failed(services: Services, call: Call, data: dict[str, Any]) -> None:
+    """The call's media stream dropped (a media host crashed or went away): start it again, and the
+    conversation resumes from the store on a media host that is up. After `MEDIA_RESTARTS` starts
+    the caller hears an apology (where Call Automation can speak) and the call ends: never silence."""
+    details = _text(_field(data, "mediaStreamingUpdate", "mediaStreamingStatusDetails")) or "unknown"
+    attempt: list[int] = []
+
+    def count(stored: Call) -> None:
+        attempt.clear()
+        if stored.connection.state is not CallState.DISCONNECTED:
+            stored.connection.media_restarts += 1
+            attempt.append(stored.connection.media_restarts)
+
+    stored = await _save(services, call, count)
+    if not attempt:
+        return
+    if attempt[0] <= MEDIA_RESTARTS:
+        await asyncio.sleep(MEDIA_RESTART_DELAYS_SEC[attempt[0] - 1])
+        try:
+            await services.telephony.start_media_streaming(stored)
+        except TelephonyError as exc:
+            log.warning("call %s: media stream (%s) not started again: %s", call.call_id, details, exc)
+        else:
+            log.warning(
+                "call %s: media stream dropped (%s), started again (%d)", call.call_id, details, attempt[0]
+            )
+            return
+    apology = services.prompts.phrase(
+        "transfer_failed", stored.current_lang, {"bot_company": stored.initiate.bot_company}
+    )
+    try:
+        await services.telephony.play_text(stored, apology, lang=stored.current_lang)
+    except TelephonyError as exc:
+        log.info("call %s: no apology without a media stream: %s", call.call_id, exc)
+    try:
+        await services.telephony.hang_up(stored)
+    except TelephonyError as exc:
+        log.warning("call %s: hang up after the media stream was lost: %s", call.call_id, exc)
+
+
 async def _recording_state(services: Services, call: Call, data: dict[str, Any]) -> None:
     recording_id = _text(data.get("recordingId"))
     if recording_id and recording_id != call.recording_id:
@@ -253,6 +296,6 @@ _HANDLERS = {
     "PlayFailed": _logged,
     "MediaStreamingStarted": _logged,
     "MediaStreamingStopped": _logged,
-    "MediaStreamingFailed": _logged,
+    "MediaStreamingFailed": _media_streaming_failed,
     "RecordingStateChanged": _recording_state,
 }

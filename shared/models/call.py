@@ -158,6 +158,7 @@ class CallInitiate(_Part):
 
 
 class CallConnection(_Part):
+    media_restarts: int = Field(default=0, ge=0, description="media streams started again after a drop")
     call_connection_id: str | None = None
     server_call_id: str | None = None
     correlation_id: str | None = None

@@ -18,7 +18,7 @@ from azure.communication.callautomation import (
 from azure.communication.callautomation.aio import CallAutomationClient
 from azure.core.credentials import AzureKeyCredential
 from azure.core.credentials_async import AsyncTokenCredential
-from azure.core.exceptions import AzureError
+from azure.core.exceptions import AzureError, ResourceNotFoundError
 
 from shared.models import Call
 from shared.telephony.base import CallLeg, CallRoute, TelephonyError
@@ -98,6 +98,23 @@ class AcsTelephony:
             await self._client.get_call_connection(self._connection_id(call)).hang_up(is_for_everyone=True)
         except AzureError as exc:
             raise TelephonyError(f"hang up of call {call.call_id} failed: {exc}") from exc
+
+    async def start_media_streaming(self, call: Call) -> None:
+        try:
+            await self._client.get_call_connection(self._connection_id(call)).start_media_streaming()
+        except AzureError as exc:
+            raise TelephonyError(f"media streaming of call {call.call_id} not restarted: {exc}") from exc
+
+    async def connection_state(self, call: Call) -> str | None:
+        try:
+            connection = self._client.get_call_connection(self._connection_id(call))
+            properties = await connection.get_call_properties()
+        except ResourceNotFoundError:
+            return None  # the service forgot the connection: the call is over
+        except AzureError as exc:
+            raise TelephonyError(f"state of call {call.call_id} unknown: {exc}") from exc
+        state = properties.call_connection_state
+        return str(getattr(state, "value", state) or "unknown").lower()
 
     async def transfer(self, call: Call, target_phone: str) -> None:
         try:

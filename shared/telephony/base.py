@@ -54,6 +54,15 @@ class Telephony(Protocol):
 
     async def stop_recording(self, recording_id: str) -> None: ...
 
+    async def start_media_streaming(self, call: Call) -> None:
+        """Stream the call's audio to the media host again (after the stream dropped)."""
+        ...
+
+    async def connection_state(self, call: Call) -> str | None:
+        """The call connection's state as the service knows it ("connected", "disconnected", ...), or None
+        when the service no longer knows the connection (the call is over)."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -97,6 +106,13 @@ class RecordingTelephony:
 
     async def stop_recording(self, recording_id: str) -> None:
         self.actions.append(TelephonyAction(None, "stop_recording", recording_id))
+
+    async def start_media_streaming(self, call: Call) -> None:
+        self.actions.append(TelephonyAction(call.call_id, "start_media_streaming"))
+
+    async def connection_state(self, call: Call) -> str | None:
+        ended = any(a.call_id == call.call_id and a.kind == "hang_up" for a in self.actions)
+        return None if ended or not call.connection.call_connection_id else "connected"
 
     async def close(self) -> None:
         return None
