@@ -5,6 +5,7 @@ semantic ranking uses the reranker score for the threshold."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import uuid
@@ -209,3 +210,20 @@ async def test_documents_outside_the_schema_are_refused(ai_search: AiSearchServi
             )
             assert response.status_code == 400, document
             assert reason in response.json()["error"]["message"]
+
+
+async def test_sources_page_through_the_index_by_key(
+    ai_search: AiSearchService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("shared.search.azure_search.PAGE", 2)
+    name = _name()
+    index = AzureKnowledgeIndex(ai_search.endpoint, name, key=ai_search.api_key)
+    records = [dataclasses.replace(RECORDS[0], id=f"r-{n}", file_path=f"kb/{n % 2}.md") for n in range(5)]
+    try:
+        await index.ensure_index()
+        await index.upsert(records)
+        assert await index.sources() == {"kb/0.md": {"r-0", "r-2", "r-4"}, "kb/1.md": {"r-1", "r-3"}}
+    finally:
+        await index.close()
+    pages = [r["body"] for r in ai_search.requests if r["body"] and r["body"].get("select") == "id,file_path"]
+    assert [p.get("filter") for p in pages[-3:]] == [None, "id gt 'r-1'", "id gt 'r-3'"]
