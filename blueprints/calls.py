@@ -10,7 +10,7 @@ from uuid import UUID
 import azure.functions as func
 from fastapi import APIRouter, Header, HTTPException, Query, Request, status
 
-from blueprints import runtime
+from blueprints import event_grid, runtime
 from blueprints.dependencies import ApiKey, ServicesDep
 from shared.calls.events import handle_call_events
 from shared.calls.inbound import INCOMING_CALL, answer_incoming_call
@@ -83,9 +83,10 @@ async def call_events(
 @bp.function_name("incoming_call")
 @bp.event_grid_trigger(arg_name="event")
 async def incoming_call(event: func.EventGridEvent) -> None:
-    """Event Grid subscription on the ACS resource, filtered on `Microsoft.Communication.IncomingCall`."""
-    if event.event_type != INCOMING_CALL:
-        log.info("event %s ignored by incoming_call", event.event_type)
+    """Event Grid subscription on the ACS resource, filtered on `Microsoft.Communication.IncomingCall`.
+
+    The subscription must deliver the Event Grid schema; a CloudEvents delivery is logged and dropped."""
+    if not event_grid.accepts(event, INCOMING_CALL, "incoming_call"):
         return
     data = event.get_json()
     try:

@@ -7,7 +7,7 @@ import logging
 
 import azure.functions as func
 
-from blueprints import runtime
+from blueprints import event_grid, runtime
 from shared.recordings.file_status import RECORDING_FILE_STATUS_UPDATED, save_recording
 
 log = logging.getLogger(__name__)
@@ -22,8 +22,7 @@ async def recording_file_status(event: func.EventGridEvent) -> None:
 
     A failure raises, so Event Grid delivers the event again; a malformed event is logged and dropped.
     """
-    if event.event_type != RECORDING_FILE_STATUS_UPDATED:
-        log.info("event %s ignored by recording_file_status", event.event_type)
+    if not event_grid.accepts(event, RECORDING_FILE_STATUS_UPDATED, "recording_file_status"):
         return
     data = event.get_json()
     try:

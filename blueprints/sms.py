@@ -11,7 +11,7 @@ import azure.functions as func
 from fastapi import APIRouter, Header, HTTPException, Request, status
 from fastapi.responses import Response
 
-from blueprints import runtime
+from blueprints import event_grid, runtime
 from blueprints.dependencies import ServicesDep
 from shared.sms.inbound import receive_sms
 from shared.sms.twilio import twilio_signature_valid
@@ -29,8 +29,7 @@ bp = func.Blueprint()  # type: ignore[no-untyped-call]
 @bp.event_grid_trigger(arg_name="event")
 async def sms_received(event: func.EventGridEvent) -> None:
     """Event Grid subscription on the ACS resource, filtered on `Microsoft.Communication.SMSReceived`."""
-    if event.event_type != SMS_RECEIVED:
-        log.info("event %s ignored by sms_received", event.event_type)
+    if not event_grid.accepts(event, SMS_RECEIVED, "sms_received"):
         return
     data = event.get_json()
     if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("from", "to", "message")):

@@ -25,16 +25,21 @@ from starlette.routing import Mount
 
 from blueprints import runtime
 from local.acs_simulator import AcsSimulator
+from local.durable_rpc import DEFAULT_TASK_HUB, client_binding, durable_routes
 from local.functions_host import EVENT_GRID_PATH, FunctionsHost
+from local.host_settings import HostIndexingError, HostSettings
 from local.indexing import seed_demo_knowledge
 from local.keys import KEYS_FILE, STATE_FILE, local_keys
-from local.post_call import LocalPostCall, run_post_call_worker
+from local.post_call import LocalPostCall
+from local.softphone_view import softphone_view
 from local.threaded_server import Background, ThreadedServer
 from media_host.app import create_media_app
 from shared.composition import Services, ServicesHolder, build_speech, build_store
+from shared.jobs.base import MemoryJobQueue
 from shared.mappings import deep_merge
+from shared.models import Call
 from shared.report.access import relative_report_link
-from shared.settings import Settings, load_settings
+from shared.settings import JobsBackend, Settings, load_settings
 from shared.speech.base import SpeechEngines, SpeechError, TextToSpeech
 from shared.store.base import CallStore
 
@@ -65,6 +70,7 @@ class LocalStack(Background):
     data_dir: Path = Path(".data")
     speed: float = 1.0
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    app_settings: Mapping[str, str] = field(default_factory=dict)  # more app settings for the host stand-in
     speech: Callable[[Services], SpeechEngines] | None = None  # default: the local engines from settings
     simulator: AcsSimulator | None = None
     settings: Settings | None = None
@@ -74,6 +80,7 @@ class LocalStack(Background):
     _wiring: dict[str, Any] = field(default_factory=dict)  # the settings overrides in force
     _media_workers: subprocess.Popen[bytes] | None = None  # with media.workers > 1
     _softphone_store: CallStore | None = None
+    _media_app: Any = None  # the in-process media host (for the softphone's interim transcript)
 
     @property
     def api_url(self) -> str:
@@ -118,31 +125,55 @@ class LocalStack(Background):
         self._wiring = deep_merge(wiring, dict(self.overrides))
         return load_settings(**self._wiring)
 
-    def _build_app(self) -> Starlette:
+    def _build_app(self, settings: Settings) -> Starlette:
+        """The function app behind the host stand-in, which first checks every binding as the host
+        would (HostIndexingError: nothing starts)."""
         import function_app  # noqa: PLC0415 (after configure: the app reads the process's services)
 
-        self.functions = FunctionsHost(function_app.app)
+        self.functions = FunctionsHost(
+            function_app.app,
+            HostSettings.from_environment(
+                Path(os.environ.get("LOCAL_SETTINGS_PATH", "local.settings.json")), self.app_settings
+            ),
+        )
         functions = self.functions
+        functions.check(in_process_queues=settings.jobs_backend is JobsBackend.MEMORY)
 
         @contextlib.asynccontextmanager
         async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-            timers = asyncio.create_task(functions.run_timers(), name="functions-timers")
-            post_call = asyncio.create_task(
-                run_post_call_worker(runtime.current(), on_ready=self._post_call_ready), name="post-call"
-            )
+            holder = runtime.current()
+            services = await holder.get()
+            self.post_call = LocalPostCall(holder.get)  # the Durable extension's stand-in
+            await self.post_call.start()
+            jobs = services.jobs if isinstance(services.jobs, MemoryJobQueue) else None
+            tasks = [
+                asyncio.create_task(functions.run_timers(), name="functions-timers"),
+                asyncio.create_task(
+                    functions.run_queue_triggers(
+                        durable=client_binding(
+                            self.api_url, functions.settings.value("DURABLE_TASK_HUB") or DEFAULT_TASK_HUB
+                        ),
+                        jobs=jobs,
+                    ),
+                    name="functions-queues",
+                ),
+            ]
             try:
                 yield
             finally:
-                post_call.cancel()
-                await asyncio.gather(post_call, return_exceptions=True)
-                timers.cancel()
-                await asyncio.gather(timers, return_exceptions=True)
-                await runtime.current().aclose()
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                runner, self.post_call = self.post_call, None
+                await runner.aclose()
+                await holder.aclose()
 
-        return Starlette(routes=[*functions.routes(), Mount("/", app=function_app.api)], lifespan=lifespan)
-
-    def _post_call_ready(self, runner: LocalPostCall | None) -> None:
-        self.post_call = runner
+        routes = [
+            *functions.routes(),
+            *durable_routes(lambda: self.post_call),
+            Mount("/", app=function_app.api),
+        ]
+        return Starlette(routes=routes, lifespan=lifespan)
 
     def start(self, timeout: float = 20.0) -> Self:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -159,13 +190,19 @@ class LocalStack(Background):
         self.simulator.config.softphone_events = self._softphone_call
         self.simulator.config.caller_voice = CallerVoice()
         runtime.configure(self.settings)
-        self._serve(self._build_app(), self.api_port, "function-app", timeout)
+        try:
+            app = self._build_app(self.settings)
+        except HostIndexingError:
+            self.stop()
+            raise
+        self._serve(app, self.api_port, "function-app", timeout)
         if self.settings.media.workers > 1:
             self._serve_media_workers(self.settings.media.workers, timeout)
         else:
             media = create_media_app(
                 engines=self.speech or build_speech, holder=ServicesHolder(self.settings)
             )
+            self._media_app = media
             self._serve(media, self.media_port, "media-host", timeout)
         return self
 
@@ -206,16 +243,23 @@ class LocalStack(Background):
         call = next((c for c in page.items if c.connection.call_connection_id == connection_id), None)
         if call is None:
             return None
-        messages = [
-            {"persona": m.persona.value, "text": m.content}
-            for m in call.messages
-            if m.persona.value in ("human", "assistant") and m.content
-        ]
+        return softphone_view(call, self._interim(call), self._report_url(call))
+
+    def _report_url(self, call: Call) -> str | None:
+        assert self.settings is not None
         try:
-            report_url: str | None = self.api_url + relative_report_link(self.settings, call)
+            return self.api_url + relative_report_link(self.settings, call)
         except Exception:  # no report key configured: the page simply shows no link
-            report_url = None
-        return {"messages": messages, "claim": dict(call.claim), "report_url": report_url}
+            return None
+
+    def _interim(self, call: Call) -> str:
+        """The caller's words of the turn in progress (in-process media host only, else none)."""
+        host = getattr(getattr(self._media_app, "state", None), "host", None)
+        session = host.sessions.get(call.call_id) if host is not None else None
+        try:
+            return str(session.interim_transcript()) if session is not None else ""
+        except (RuntimeError, AttributeError):  # a turn ending on the media host's loop meanwhile
+            return ""
 
     def _serve(self, app: Any, port: int, name: str, timeout: float) -> None:
         """One uvicorn server on its own thread and event loop, as separate processes would have."""

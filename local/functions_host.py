@@ -37,7 +37,7 @@ from local.host_settings import (
     resolve_storage_connection,
 )
 from local.ncrontab import Schedule
-from local.queue_trigger import LocalDurableClient, QueueOptions, pump_memory_queue, pump_storage_queue
+from local.queue_trigger import QueueOptions, pump_memory_queue, pump_storage_queue
 from shared.jobs.base import MemoryJobQueue
 
 log = logging.getLogger(__name__)
@@ -68,10 +68,11 @@ def registered_functions(app: Any) -> dict[str, RegisteredFunction]:
     """Every non-HTTP function of a FunctionApp, by name (HTTP goes to the ASGI app directly)."""
     found: dict[str, RegisteredFunction] = {}
     for function in indexed_functions(app):
-        trigger = next(
+        trigger = next(  # a function has one trigger binding (besides inputs such as a Durable client)
             b.get_dict_repr()
             for b in function.get_bindings()
             if b.get_dict_repr()["direction"] == BindingDirection.IN
+            and str(b.get_dict_repr()["type"]).endswith("Trigger")
         )
         if trigger["type"] != "httpTrigger":
             name = str(function.get_function_name())
@@ -145,11 +146,11 @@ class FunctionsHost:
         if errors:
             raise HostIndexingError(errors)
 
-    def _queue_invoker(self, function: RegisteredFunction, durable: LocalDurableClient | None) -> Any:
+    def _queue_invoker(self, function: RegisteredFunction, durable: str | None) -> Any:
         async def invoke(message: Any) -> None:
             arguments: dict[str, Any] = {function.binding["name"]: message}
             for binding in function.bindings:
-                if binding["type"] == "durableClient":
+                if binding["type"] == "durableClient":  # the worker passes the client's JSON context
                     if durable is None:
                         raise RuntimeError(f"{function.name} needs a Durable client: none runs here")
                     arguments[binding["name"]] = durable
@@ -158,11 +159,10 @@ class FunctionsHost:
 
         return invoke
 
-    async def run_queue_triggers(
-        self, *, durable: LocalDurableClient | None, jobs: MemoryJobQueue | None = None
-    ) -> None:
+    async def run_queue_triggers(self, *, durable: str | None, jobs: MemoryJobQueue | None = None) -> None:
         """Drive every queue-triggered function until cancelled: from its Storage queue, or, with
-        `jobs` (the embedded default), from the in-process job queue. One task owns them all."""
+        `jobs` (the embedded default), from the in-process job queue. One task owns them all.
+        `durable`: the JSON context given to `durableClient` bindings (local/durable_rpc.py)."""
         pumps = []
         for function in self.functions.values():
             if function.trigger != "queueTrigger":
@@ -175,7 +175,14 @@ class FunctionsHost:
                 queue = str(function.binding["queueName"])
                 pumps.append(pump_storage_queue(connection, queue, invoke, self.queue_options))
         if pumps:
-            await asyncio.gather(*pumps)
+            await asyncio.gather(*(self._logged(pump) for pump in pumps))
+
+    @staticmethod
+    async def _logged(pump: Any) -> None:
+        try:
+            await pump
+        except Exception:  # the host logs a listener that failed; the other triggers go on
+            log.exception("a queue trigger listener stopped")
 
     def routes(self) -> list[Route]:
         return [

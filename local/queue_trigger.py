@@ -4,8 +4,8 @@ in-process job queue, handed to the registered function as the host would hand t
 As the host does (Storage queues extension defaults, overridable in host.json `extensions.queues`):
 messages are base64, a failed invocation makes the message visible again after `visibilityTimeout`,
 a message that failed `maxDequeueCount` times moves to `<queue>-poison`, and an empty queue is polled
-with a backoff up to `maxPollingInterval`. A `durableClient` input binding gets a client over the local
-durabletask runner (`LocalDurableClient`).
+with a backoff up to `maxPollingInterval`. A `durableClient` input binding gets the JSON context of the
+local Durable client API (local/durable_rpc.py).
 """
 
 from __future__ import annotations
@@ -20,13 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import azure.durable_functions as df
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.functions.queue import QueueMessage
 from azure.storage.queue.aio import QueueClient
 
 from local.host_settings import StorageConnection
-from local.post_call import LocalPostCall
 from shared.jobs.base import MemoryJobQueue
 
 log = logging.getLogger(__name__)
@@ -65,33 +63,6 @@ class QueueOptions:
             else defaults.max_polling_interval_sec,
             batch_size=int(queues.get("batchSize", defaults.batch_size)),
         )
-
-
-@dataclass(frozen=True)
-class LocalStatus:
-    """What `DurableOrchestrationClient.get_status` answers: `runtime_status` None for no instance."""
-
-    instance_id: str
-    runtime_status: df.OrchestrationRuntimeStatus | None
-
-
-class LocalDurableClient:
-    """The part of `DurableOrchestrationClient` the post-call starter uses, over the local runner."""
-
-    def __init__(self, runner: LocalPostCall) -> None:
-        self._runner = runner
-
-    async def get_status(self, instance_id: str) -> LocalStatus:
-        status = await self._runner.status(instance_id)
-        known = {s.value.casefold(): s for s in df.OrchestrationRuntimeStatus}
-        return LocalStatus(instance_id, known.get(status.replace("_", "").casefold()) if status else None)
-
-    async def start_new(
-        self, orchestration_function_name: str, instance_id: str | None = None, client_input: Any = None
-    ) -> str:
-        if instance_id is None:
-            raise ValueError("the local Durable client needs an instance id")
-        return await self._runner.schedule(orchestration_function_name, instance_id, client_input)
 
 
 def queue_client(connection: StorageConnection, queue_name: str) -> QueueClient:

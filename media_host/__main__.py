@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from media_host.serving import engines_factory, serve_media
 from shared.settings import ProcessRole, SettingsError, load_settings
+
+CONTAINER_MARKERS = ("CONTAINER_APP_NAME", "KUBERNETES_SERVICE_HOST")
+
+
+def default_bind_address() -> str:
+    """Every interface in a container (the platform's ingress reaches it there), loopback elsewhere."""
+    in_container = any(os.environ.get(name) for name in CONTAINER_MARKERS)
+    return "0.0.0.0" if in_container else "127.0.0.1"  # noqa: S104 (a container's own interface)
 
 
 def _positive(text: str) -> int:
@@ -20,7 +29,11 @@ def _positive(text: str) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m media_host", description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (0.0.0.0 in a container)")
+    parser.add_argument(
+        "--host",
+        default=default_bind_address(),
+        help="interface to listen on (default: 0.0.0.0 in a container, else 127.0.0.1)",
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument(
         "--workers", type=_positive, default=None, help="processes (default: MEDIA__WORKERS, 1)"

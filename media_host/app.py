@@ -32,6 +32,7 @@ from media_host.admission import (  # the close codes are read from here too
     SocketLimits,
     admit,
 )
+from media_host.farewell import say_farewell_when_left
 from media_host.session import CallSession
 from shared import metrics
 from shared.composition import Services, ServicesHolder
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 CLOSE_BAD_REQUEST = 4400
 CLOSE_REPLACED = 4409
 CLOSE_ERROR = 1011
+CLOSE_TRY_AGAIN_LATER = 1013  # draining: ACS's next call goes to a replica that is ready
 
 
 class MediaHost:
@@ -53,17 +55,63 @@ class MediaHost:
         self.holder = holder
         self._engines_factory = engines
         self._engines: SpeechEngines | None = None
+        self._engines_lock = asyncio.Lock()
+        self._loading: asyncio.Task[None] | None = None
+        self.loading_error: str | None = None
+        self.draining = False
+        self._idle = asyncio.Event()  # set when the last live session ends
         self.sessions: dict[UUID, CallSession] = {}
         self.sockets: dict[UUID, WebSocket] = {}  # the socket each live session reads
         self.metrics = metrics.Metrics()
 
     async def engines(self, services: Services) -> SpeechEngines:
-        if self._engines is None:
-            self._engines = await asyncio.to_thread(self._engines_factory, services)
+        async with self._engines_lock:
+            if self._engines is None:
+                self._engines = await asyncio.to_thread(self._engines_factory, services)
         return self._engines
+
+    def start_loading(self) -> None:
+        """Load the speech engines now, not on the first call (readiness waits for them)."""
+
+        async def load() -> None:
+            try:
+                await self.engines(await self.holder.get())
+            except Exception as exc:  # readiness says why; the first call will try again
+                self.loading_error = f"{type(exc).__name__}: {exc}"
+                log.exception("speech engines failed to load")
+
+        self._loading = asyncio.get_running_loop().create_task(load(), name="media-engines")
+
+    async def stop_loading(self) -> None:
+        if self._loading is not None:
+            self._loading.cancel()
+            await asyncio.gather(self._loading, return_exceptions=True)
+
+    def readiness(self) -> tuple[bool, str]:
+        if self.draining:
+            return False, "draining"
+        if self._engines is None:
+            return False, f"engines failed: {self.loading_error}" if self.loading_error else "loading"
+        return True, "ready"
+
+    async def drain(self, timeout_sec: float) -> None:
+        """Take no new call; let the live ones end, up to `timeout_sec`; then close those left."""
+        self.draining = True
+        log.warning("media host draining: %d live call(s), up to %g s", len(self.sessions), timeout_sec)
+        if self.sessions:
+            self._idle.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), timeout_sec)
+        if self.sessions:
+            log.warning("drain time over: closing %d live call(s)", len(self.sessions))
+        for session in list(self.sessions.values()):
+            await session.close()
 
     async def serve(self, websocket: WebSocket) -> None:
         await websocket.accept()
+        if self.draining:
+            await websocket.close(CLOSE_TRY_AGAIN_LATER, "draining")
+            return
         try:
             call_id = UUID(websocket.path_params["call_id"])
         except ValueError:
@@ -88,6 +136,9 @@ class MediaHost:
         )
         self.sessions[call_id] = session
         self.sockets[call_id] = websocket
+        farewell = asyncio.create_task(
+            say_farewell_when_left(session, services.store), name=f"farewell-{call_id}"
+        )
         try:
             await session.run(_messages(websocket, SocketLimits()))
         except Exception:  # this call only: the other sessions go on
@@ -96,10 +147,14 @@ class MediaHost:
             with contextlib.suppress(Exception):
                 await websocket.close(CLOSE_ERROR, "internal error")
         finally:
+            farewell.cancel()
+            await asyncio.gather(farewell, return_exceptions=True)
             if self.sessions.get(call_id) is session:
                 del self.sessions[call_id]
             if self.sockets.get(call_id) is websocket:
                 del self.sockets[call_id]
+            if not self.sessions:
+                self._idle.set()
 
 
 async def _messages(websocket: WebSocket, limits: SocketLimits) -> AsyncIterator[str | bytes]:
@@ -131,15 +186,27 @@ def create_media_app(
     async def liveness(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "alive", "sessions": len(host.sessions), "pid": os.getpid()})
 
+    async def readiness(_request: Request) -> JSONResponse:
+        ready, status = host.readiness()
+        return JSONResponse(
+            {"status": status, "sessions": len(host.sessions)}, status_code=200 if ready else 503
+        )
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        host.start_loading()
         yield
+        await host.stop_loading()
         for session in list(host.sessions.values()):
             await session.close()
         await host.holder.aclose()
 
     app = Starlette(
-        routes=[Route("/health/liveness", liveness), WebSocketRoute("/ws/{call_id}", host.serve)],
+        routes=[
+            Route("/health/liveness", liveness),
+            Route("/health/readiness", readiness),
+            WebSocketRoute("/ws/{call_id}", host.serve),
+        ],
         lifespan=lifespan,
     )
     app.state.host = host

@@ -29,8 +29,9 @@ import uvicorn
 from starlette.applications import Starlette
 
 from media_host.app import create_media_app
+from media_host.draining import DrainingServer
 from shared.composition import Services, ServicesHolder, build_speech
-from shared.settings import ProcessRole, load_settings
+from shared.settings import ProcessRole, Settings, load_settings
 from shared.speech.base import SpeechEngines
 
 log = logging.getLogger(__name__)
@@ -54,15 +55,27 @@ def engines_factory(reference: str | None) -> Callable[[Services], SpeechEngines
     return factory  # type: ignore[no-any-return]
 
 
-def media_app() -> Starlette:
-    """The ASGI factory every worker calls (`uvicorn --factory media_host.serving:media_app`): settings from
-    the environment plus the overrides file, engines from `MEDIA_HOST_ENGINES`."""
+def _settings() -> Settings:
+    """The media host's settings: the environment plus the overrides file."""
     overrides_file = os.environ.get(OVERRIDES_ENV)
     overrides: dict[str, Any] = json.loads(Path(overrides_file).read_text()) if overrides_file else {}
-    settings = load_settings(**{"process_role": ProcessRole.MEDIA, **overrides})
+    return load_settings(**{"process_role": ProcessRole.MEDIA, **overrides})
+
+
+def media_app(settings: Settings | None = None) -> Starlette:
+    """The ASGI app every worker builds (also a factory: `uvicorn --factory media_host.serving:media_app`):
+    settings from `_settings()`, engines from `MEDIA_HOST_ENGINES`."""
     return create_media_app(
-        engines=engines_factory(os.environ.get(ENGINES_ENV)), holder=ServicesHolder(settings)
+        engines=engines_factory(os.environ.get(ENGINES_ENV)), holder=ServicesHolder(settings or _settings())
     )
+
+
+def _server(log_level: str, **options: Any) -> uvicorn.Server:
+    """uvicorn with the media host's graceful stop (drain the live calls on SIGTERM)."""
+    settings = _settings()
+    app = media_app(settings)
+    config = _uvicorn_config(log_level, app=app, **options)
+    return DrainingServer(config, app.state.host, settings.media.drain_timeout_sec)
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
@@ -77,9 +90,9 @@ def _listening_socket(host: str, port: int) -> socket.socket:
 
 
 def _uvicorn_config(log_level: str, **options: Any) -> uvicorn.Config:
+    options.setdefault("app", MEDIA_APP)
     return uvicorn.Config(
-        MEDIA_APP,
-        factory=True,
+        factory=isinstance(options["app"], str),
         log_level=log_level,
         lifespan="on",
         timeout_graceful_shutdown=2,
@@ -90,7 +103,7 @@ def _uvicorn_config(log_level: str, **options: Any) -> uvicorn.Config:
 
 def _worker(host: str, port: int, log_level: str) -> None:
     """One worker process: its own listening socket on the shared port, its own event loop."""
-    uvicorn.Server(_uvicorn_config(log_level)).run(sockets=[_listening_socket(host, port)])
+    _server(log_level).run(sockets=[_listening_socket(host, port)])
 
 
 def _supervise(host: str, port: int, workers: int, log_level: str) -> None:
@@ -113,9 +126,10 @@ def _supervise(host: str, port: int, workers: int, log_level: str) -> None:
                     processes[index] = start(index)
     finally:
         for process in processes:
-            process.terminate()  # SIGTERM: uvicorn's graceful shutdown closes the sessions
+            process.terminate()  # SIGTERM: each worker drains its live calls, then stops
+        grace = _settings().media.drain_timeout_sec + 10
         for process in processes:
-            process.join(10)
+            process.join(grace)
             if process.is_alive():
                 process.kill()
                 process.join()
@@ -149,6 +163,6 @@ def serve_media(
         extra = json.loads(overrides_file.read_text()) if overrides_file else {}
         workers = load_settings(**{"process_role": ProcessRole.MEDIA, **extra}).media.workers
     if workers <= 1:
-        uvicorn.Server(_uvicorn_config(log_level, host=host, port=port)).run()
+        _server(log_level, host=host, port=port).run()
     else:
         _supervise(host, port, workers, log_level)

@@ -139,7 +139,12 @@ def build_telephony(settings: Settings) -> Telephony:
         from shared.telephony.acs import AcsTelephony  # noqa: PLC0415
 
         key = acs.access_key.get_secret_value() if acs.access_key else None
-        return AcsTelephony(acs.endpoint, access_key=key, audio_format=settings.media.audio_format)
+        return AcsTelephony(
+            acs.endpoint,
+            access_key=key,
+            audio_format=settings.media.audio_format,
+            cognitive_services_endpoint=acs.cognitive_services_endpoint,
+        )
     return RecordingTelephony()
 
 

@@ -246,6 +246,11 @@ class AcsSettings(BaseModel):
     access_key: SecretStr | None = Field(default=None, description="empty: Entra ID (DefaultAzureCredential)")
     phone_number: str = Field(default="+33100000000", description="the bot's number (E.164)")
     callback_jwt: CallbackJwtSettings = CallbackJwtSettings()
+    cognitive_services_endpoint: str | None = Field(
+        default=None,
+        description="Azure AI services connected to ACS: lets Call Automation speak where no media stream "
+        "exists (a failed transfer's apology after the media host is gone); the media host speaks otherwise",
+    )
 
 
 class TwilioSettings(BaseModel):

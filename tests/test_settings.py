@@ -1,14 +1,19 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
+from shared.blobs.base import NoBlobStore
+from shared.composition import build_services
+from shared.jobs.base import MemoryJobQueue, NoJobQueue
 from shared.settings import (
     CacheBackend,
     FlagsBackend,
     Mode,
+    ProcessRole,
     SettingsError,
     StoreBackend,
     load_settings,
@@ -96,9 +101,11 @@ def test_azure_mode_lists_every_missing_setting_with_its_variable(monkeypatch: p
         "JOBS__CONNECTION_STRING",
         "REPORT__SIGNING_KEY",
         "BLOBS__CONNECTION_STRING",
+        "API__PUBLIC_URL",  # http://127.0.0.1: ACS only calls back over https
+        "MEDIA__PUBLIC_URL",  # ws://127.0.0.1: ACS only streams over wss
     ):
         assert variable in message
-    assert len(caught.value.problems) == 9
+    assert len(caught.value.problems) == 11
 
 
 def test_invalid_values_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -135,3 +142,88 @@ def test_per_port_backend_overrides_the_mode(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("CACHE__BACKEND", "redis")
     with pytest.raises(SettingsError, match="CACHE__REDIS__URL"):
         load_settings()
+
+
+AZURE_BACKENDS = {
+    "MODE": "azure",
+    "STORE__COSMOS__ENDPOINT": "https://db.documents.azure.com",
+    "CACHE__REDIS__URL": "rediss://cache:6380",
+    "FLAGS__APPCONFIG__ENDPOINT": "https://flags.azconfig.io",
+    "ACS__ENDPOINT": "https://acs.communication.azure.com",
+    "ACS__CALLBACK_JWT__AUDIENCE": "immutable-id",
+}
+FUNCTION_APP_ONLY = {
+    "API__KEY": "key",
+    "REPORT__SIGNING_KEY": "signing",
+    "API__PUBLIC_URL": "https://app.azurewebsites.net",
+    "MEDIA__PUBLIC_URL": "wss://media.azurecontainerapps.io",
+    "JOBS__ACCOUNT_URL": "https://acct.queue.core.windows.net",
+    "BLOBS__ACCOUNT_URL": "https://acct.blob.core.windows.net",
+}
+
+
+def _env(monkeypatch: pytest.MonkeyPatch, values: dict[str, str]) -> None:
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_the_media_host_needs_no_function_app_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Per process role: the media host never signs report links, enqueues jobs or keeps blobs."""
+    _env(monkeypatch, AZURE_BACKENDS)
+    media = load_settings(process_role="media")
+    assert media.process_role is ProcessRole.MEDIA and not media.runs(ProcessRole.FUNCTIONS)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(process_role="functions")
+    assert {problem.split(":")[0].split(" ")[0] for problem in caught.value.problems} == {
+        "API__KEY",
+        "REPORT__SIGNING_KEY",
+        "API__PUBLIC_URL",
+        "MEDIA__PUBLIC_URL",
+        "JOBS__CONNECTION_STRING",
+        "BLOBS__CONNECTION_STRING",
+    }
+    _env(monkeypatch, FUNCTION_APP_ONLY)
+    functions = load_settings(process_role="functions")
+    assert functions.jobs.account_url == "https://acct.queue.core.windows.net"
+
+
+def test_the_media_hosts_services_hold_no_job_queue_nor_blob_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    _env(monkeypatch, {"ACS__ENDPOINT": "http://127.0.0.1:1"})
+    media = build_services(load_settings(process_role="media"))
+    assert isinstance(media.jobs, NoJobQueue) and isinstance(media.blobs, NoBlobStore)
+    whole = build_services(load_settings())
+    assert isinstance(whole.jobs, MemoryJobQueue) and not isinstance(whole.blobs, NoBlobStore)
+
+
+@pytest.mark.parametrize("marker", ["WEBSITE_INSTANCE_ID", "CONTAINER_APP_NAME"])
+def test_local_mode_on_azure_fails_fast_with_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, marker: str
+) -> None:
+    monkeypatch.delenv("MODE", raising=False)
+    monkeypatch.setenv(marker, "some-instance")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    (problem,) = caught.value.problems
+    assert problem.startswith("MODE: set MODE=azure") and marker in problem
+
+
+def test_azure_mode_refuses_plain_http_public_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    _env(monkeypatch, {**AZURE_BACKENDS, **FUNCTION_APP_ONLY, "API__PUBLIC_URL": "http://app.example"})
+    with pytest.raises(SettingsError, match="API__PUBLIC_URL: must be the function app's https:// URL"):
+        load_settings(process_role="functions")
+    _env(monkeypatch, {"API__PUBLIC_URL": "https://app.example", "MEDIA__PUBLIC_URL": "ws://media.example"})
+    with pytest.raises(SettingsError, match="MEDIA__PUBLIC_URL: must be the media host's wss:// URL"):
+        load_settings(process_role="functions")
+
+
+def test_the_azure_settings_example_passes_each_role(monkeypatch: pytest.MonkeyPatch) -> None:
+    """azure.settings.example.json lists every setting azure mode requires, per process."""
+    example = json.loads((Path(__file__).parents[1] / "azure.settings.example.json").read_text())
+    for role in ("functions", "media"):
+        with monkeypatch.context() as scoped:
+            for name in list(os.environ):
+                if "__" in name or name == "MODE":
+                    scoped.delenv(name)
+            _env(scoped, {k: str(v) for k, v in example[role].items() if not k.startswith("//")})
+            settings = load_settings(process_role=role)
+            assert settings.mode is Mode.AZURE

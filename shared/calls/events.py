@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -30,6 +30,8 @@ from shared.telephony.base import TelephonyError
 from shared.telephony.callback_auth import check_call_secret
 
 log = logging.getLogger(__name__)
+
+Handler = Callable[[Services, Call, dict[str, Any]], Awaitable[None]]
 
 EVENT_PREFIX = "Microsoft.Communication."
 MEDIA_RESTARTS = 4  # media streams started again for one call before giving up
@@ -126,6 +128,11 @@ async def _connected(services: Services, call: Call, data: dict[str, Any]) -> No
         await _start_recording(services, stored)
 
 
+async def finish_call(services: Services, call: Call) -> None:
+    """Finish the call as CallDisconnected does (once: the post-call job is enqueued a single time)."""
+    await _disconnected(services, call, {})
+
+
 async def _start_recording(services: Services, call: Call) -> None:
     try:
         recording_id = await services.telephony.start_recording(call)
@@ -187,26 +194,66 @@ async def _transfer_accepted(services: Services, call: Call, data: dict[str, Any
     await _save(services, call, apply)
 
 
+FAREWELL_CONTEXT = "farewell"  # the operation context of a Call Automation play followed by a hang-up
+
+
 async def _transfer_failed(services: Services, call: Call, data: dict[str, Any]) -> None:
-    """The agent's line refused: apologise and hang up (a call-back reminder is the caller's way back)."""
+    """The agent's line refused: apologise and hang up (a call-back reminder is the caller's way back).
+
+    The media host owns the audio stream and the voice: while it streams, it says the apology and hangs
+    up. Without a stream, Call Automation plays it (which needs Azure AI services connected to ACS: the
+    cognitive services endpoint), hanging up when the play ends; with neither, the call just ends."""
     reason = _text(_field(data, "resultInformation", "message")) or "transfer failed"
+    log.warning("call %s: transfer failed (%s)", call.call_id, reason)
     apology = services.prompts.phrase(
         "transfer_failed", call.current_lang, {"bot_company": call.initiate.bot_company}
     )
 
     def apply(stored: Call) -> None:
-        stored.messages.append(Message(persona=Persona.ASSISTANT, content=apology))
+        if stored.connection.media_streaming:
+            stored.connection.farewell = apology
+        else:
+            stored.messages.append(Message(persona=Persona.ASSISTANT, content=apology))
 
     stored = await _save(services, call, apply)
-    log.warning("call %s: transfer failed (%s)", call.call_id, reason)
+    if stored.connection.state is CallState.DISCONNECTED or stored.connection.farewell:
+        return
+    if services.settings.acs.cognitive_services_endpoint:
+        try:
+            await services.telephony.play_text(
+                stored, apology, lang=stored.current_lang, operation_context=FAREWELL_CONTEXT
+            )
+            return  # hung up on PlayCompleted or PlayFailed
+        except TelephonyError as exc:
+            log.warning("call %s: apology not played: %s", call.call_id, exc)
+    await _hang_up(services, stored, "after a failed transfer")
+
+
+async def _hang_up(services: Services, call: Call, why: str) -> None:
     try:
-        await services.telephony.play_text(stored, apology, lang=stored.current_lang)
+        await services.telephony.hang_up(call)
     except TelephonyError as exc:
-        log.warning("call %s: apology not played: %s", call.call_id, exc)
-    try:
-        await services.telephony.hang_up(stored)
-    except TelephonyError as exc:
-        log.warning("call %s: hang up after failed transfer: %s", call.call_id, exc)
+        log.warning("call %s: hang up %s: %s", call.call_id, why, exc)
+
+
+async def _play_ended(services: Services, call: Call, data: dict[str, Any]) -> None:
+    if _text(data.get("operationContext")) == FAREWELL_CONTEXT:
+        await _hang_up(services, call, "after the farewell")
+    else:
+        await _logged(services, call, data)
+
+
+def _media_streaming(active: bool) -> Handler:
+    async def handle(services: Services, call: Call, data: dict[str, Any]) -> None:
+        await _logged(services, call, data)
+        if call.connection.media_streaming is not active:
+
+            def apply(stored: Call) -> None:
+                stored.connection.media_streaming = active
+
+            await _save(services, call, apply)
+
+    return handle
 
 
 async def _recognize_completed(services: Services, call: Call, data: dict[str, Any]) -> None:
@@ -264,6 +311,11 @@ async def _media_streaming_failed(services: Services, call: Call, data: dict[str
         log.warning("call %s: hang up after the media stream was lost: %s", call.call_id, exc)
 
 
+async def _stream_failed(services: Services, call: Call, data: dict[str, Any]) -> None:
+    await _media_streaming(False)(services, call, data)
+    await _media_streaming_failed(services, call, data)
+
+
 async def _recording_state(services: Services, call: Call, data: dict[str, Any]) -> None:
     recording_id = _text(data.get("recordingId"))
     if recording_id and recording_id != call.recording_id:
@@ -292,10 +344,10 @@ _HANDLERS = {
     "CallTransferFailed": _transfer_failed,
     "RecognizeCompleted": _recognize_completed,
     "RecognizeFailed": _logged,
-    "PlayCompleted": _logged,
-    "PlayFailed": _logged,
-    "MediaStreamingStarted": _logged,
-    "MediaStreamingStopped": _logged,
-    "MediaStreamingFailed": _media_streaming_failed,
+    "PlayCompleted": _play_ended,
+    "PlayFailed": _play_ended,
+    "MediaStreamingStarted": _media_streaming(True),
+    "MediaStreamingStopped": _media_streaming(False),
+    "MediaStreamingFailed": _stream_failed,
     "RecordingStateChanged": _recording_state,
 }

@@ -7,11 +7,13 @@ the previous call's claim, reminders and transcript, and points back to it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from shared.cache.base import CacheError
 from shared.composition import Services
 from shared.models import Call, CallDirection, CallState
 from shared.models.call import check_e164, utc_now
@@ -24,6 +26,7 @@ from .routing import call_route, with_new_secrets
 log = logging.getLogger(__name__)
 
 INCOMING_CALL = "Microsoft.Communication.IncomingCall"
+CLAIM_TTL_SEC = 24 * 3600.0  # Event Grid redelivers an event for up to 24 hours
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,37 @@ async def _resumable(services: Services, call: Call) -> Call | None:
     return latest
 
 
+def _claim_key(incoming: IncomingCall) -> str:
+    ring = incoming.server_call_id or hashlib.sha256(incoming.incoming_call_context.encode()).hexdigest()
+    return f"incoming:{ring}"
+
+
+async def _claim(services: Services, incoming: IncomingCall) -> bool:
+    """Take the ring for this process, once across retries and duplicate deliveries. The cache is an
+    optimisation: when it fails, answer anyway (a second answer of the same context gets a 4xx)."""
+    try:
+        return await services.cache.add(_claim_key(incoming), b"1", ttl_sec=CLAIM_TTL_SEC)
+    except CacheError as exc:
+        log.warning(
+            "IncomingCall from %s: cache unavailable (%s), answering without a claim",
+            incoming.from_phone,
+            exc,
+        )
+        return True
+
+
+async def _unclaim(services: Services, incoming: IncomingCall) -> None:
+    """Let a retry of the delivery try again (after a failure worth retrying)."""
+    try:
+        await services.cache.delete(_claim_key(incoming))
+    except CacheError as exc:
+        log.warning("IncomingCall from %s: claim not released (%s)", incoming.from_phone, exc)
+
+
 async def answer_incoming_call(services: Services, data: dict[str, Any]) -> Call | None:
-    """Answer a call to the bot's number; None when the call is for another number (not ours)."""
+    """Answer a call to the bot's number. None when the call is not ours, already answered (a retried or
+    duplicate delivery), or refused for good by ACS (an expired or used context: retrying is useless).
+    Raises on failures worth a retry (the event is redelivered)."""
     incoming = IncomingCall.from_event_data(data)
     settings = services.settings
     if incoming.to_phone != settings.acs.phone_number:
@@ -76,6 +108,18 @@ async def answer_incoming_call(services: Services, data: dict[str, Any]) -> Call
             "incoming call to %s ignored: the bot answers %s", incoming.to_phone, settings.acs.phone_number
         )
         return None
+    if not await _claim(services, incoming):
+        log.info("incoming call %s already claimed: duplicate delivery ignored", incoming.server_call_id)
+        return None
+    try:
+        return await _answer(services, incoming)
+    except Exception:
+        await _unclaim(services, incoming)
+        raise
+
+
+async def _answer(services: Services, incoming: IncomingCall) -> Call | None:
+    settings = services.settings
     call = with_new_secrets(
         Call(
             caller_phone=incoming.from_phone,
@@ -92,8 +136,11 @@ async def answer_incoming_call(services: Services, data: dict[str, Any]) -> Call
     call = await services.store.create(call)  # the call's events and media need the document
     try:
         leg = await services.telephony.answer(incoming.incoming_call_context, call_route(settings, call))
-    except TelephonyError:
+    except TelephonyError as exc:
         await services.store.delete(call.call_id, caller_phone=call.caller_phone)
+        if exc.final:
+            log.warning("incoming call from %s not answered, for good: %s", incoming.from_phone, exc)
+            return None
         raise
 
     def _connect(stored: Call) -> None:

@@ -18,6 +18,7 @@ from shared.conversation.tools import Speak
 from shared.conversation.wording import spoken_purpose
 from shared.llm.client import ModelFailure
 from shared.models import AgentKind, Call, CallDirection, Message, Persona
+from shared.telephony.base import TelephonyError
 
 log = logging.getLogger(__name__)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -95,6 +96,23 @@ class Conversation:
                 )
                 await self._hand_over(str(exc))
         await self._form.respond(self.ctx, speak)
+
+    async def say_farewell(self, text: str, speak: Speak) -> None:
+        """Say the words the function app left for this live call (a failed transfer's apology), keep
+        them as heard, and hang up."""
+        await speak(text)
+        await self.ctx.heard()
+
+        def _said(call: Call) -> None:
+            call.messages.append(Message(persona=Persona.ASSISTANT, content=text))
+            call.connection.farewell = None
+
+        await self.ctx.save(_said)
+        self.ctx.outcome.hang_up = True
+        try:
+            await self.ctx.ports.telephony.hang_up(self.ctx.call)
+        except TelephonyError as exc:
+            log.warning("call %s: hang up after the farewell: %s", self.ctx.call.call_id, exc)
 
     async def _hand_over(self, reason: str) -> None:
         def _to_form(call: Call) -> None:

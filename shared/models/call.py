@@ -163,6 +163,12 @@ class CallConnection(_Part):
     server_call_id: str | None = None
     correlation_id: str | None = None
     state: CallState = CallState.CREATED
+    media_streaming: bool = Field(default=False, description="ACS streams the call's audio to the media host")
+    farewell: str | None = Field(
+        default=None,
+        max_length=2_000,
+        description="words the media host says on the live call, then hangs up (a failed transfer's apology)",
+    )
 
 
 class ToolCall(_Part):

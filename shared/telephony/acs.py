@@ -34,7 +34,11 @@ class AcsTelephony:
         access_key: str | None = None,
         credential: AsyncTokenCredential | None = None,
         audio_format: str = "Pcm16KMono",
+        cognitive_services_endpoint: str | None = None,
     ) -> None:
+        """`cognitive_services_endpoint`: the Azure AI services resource connected to ACS, which
+        Call Automation's text-to-speech play needs (the media host speaks otherwise)."""
+        self._cognitive_services_endpoint = cognitive_services_endpoint
         if access_key:
             self._client = CallAutomationClient(endpoint, AzureKeyCredential(access_key))
         else:
@@ -67,10 +71,14 @@ class AcsTelephony:
     async def answer(self, incoming_call_context: str, route: CallRoute) -> CallLeg:
         try:
             properties = await self._client.answer_call(
-                incoming_call_context, route.callback_url, media_streaming=self._media(route)
+                incoming_call_context,
+                route.callback_url,
+                media_streaming=self._media(route),
+                cognitive_services_endpoint=self._cognitive_services_endpoint,
             )
         except AzureError as exc:
-            raise TelephonyError(f"answer failed: {exc}") from exc
+            status_code = getattr(exc, "status_code", None)
+            raise TelephonyError(f"answer failed: {exc}", status_code=status_code) from exc
         return CallLeg(
             call_connection_id=str(properties.call_connection_id),
             server_call_id=properties.server_call_id,
@@ -84,6 +92,7 @@ class AcsTelephony:
                 route.callback_url,
                 source_caller_id_number=PhoneNumberIdentifier(source_phone),
                 media_streaming=self._media(route),
+                cognitive_services_endpoint=self._cognitive_services_endpoint,
             )
         except AzureError as exc:
             raise TelephonyError(f"call to {target_phone} failed: {exc}") from exc
@@ -124,11 +133,19 @@ class AcsTelephony:
         except AzureError as exc:
             raise TelephonyError(f"transfer of call {call.call_id} to {target_phone} failed: {exc}") from exc
 
-    async def play_text(self, call: Call, text: str, *, lang: str, voice: str | None = None) -> None:
+    async def play_text(
+        self,
+        call: Call,
+        text: str,
+        *,
+        lang: str,
+        voice: str | None = None,
+        operation_context: str | None = None,
+    ) -> None:
         source = TextSource(text=text, source_locale=lang, voice_name=voice)
         try:
             await self._client.get_call_connection(self._connection_id(call)).play_media(
-                source, operation_context=f"play:{call.call_id}"
+                source, operation_context=operation_context or f"play:{call.call_id}"
             )
         except AzureError as exc:
             raise TelephonyError(f"play on call {call.call_id} failed: {exc}") from exc

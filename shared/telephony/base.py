@@ -17,7 +17,20 @@ from shared.models.call import utc_now
 
 
 class TelephonyError(RuntimeError):
-    """The telephony service refused or failed the action."""
+    """The telephony service refused or failed the action (`status_code`: the service's HTTP status)."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+    @property
+    def final(self) -> bool:
+        """A refusal that a retry would meet again (4xx but timeouts and throttling)."""
+        return (
+            self.status_code is not None
+            and 400 <= self.status_code < 500
+            and self.status_code not in (408, 429)
+        )
 
 
 @dataclass(frozen=True)
@@ -48,7 +61,18 @@ class Telephony(Protocol):
         """Ask for a transfer of the caller to `target_phone` (E.164); the outcome arrives as an event."""
         ...
 
-    async def play_text(self, call: Call, text: str, *, lang: str, voice: str | None = None) -> None: ...
+    async def play_text(
+        self,
+        call: Call,
+        text: str,
+        *,
+        lang: str,
+        voice: str | None = None,
+        operation_context: str | None = None,
+    ) -> None:
+        """Call Automation's own text-to-speech (needs Azure AI services connected to ACS): only where
+        no media stream exists; the media host speaks otherwise."""
+        ...
 
     async def start_recording(self, call: Call, *, state_callback_url: str | None = None) -> str: ...
 
@@ -97,7 +121,15 @@ class RecordingTelephony:
             raise TelephonyError(f"transfer to {target_phone} refused")
         self.actions.append(TelephonyAction(call.call_id, "transfer", target_phone))
 
-    async def play_text(self, call: Call, text: str, *, lang: str, voice: str | None = None) -> None:
+    async def play_text(
+        self,
+        call: Call,
+        text: str,
+        *,
+        lang: str,
+        voice: str | None = None,
+        operation_context: str | None = None,
+    ) -> None:
         self.actions.append(TelephonyAction(call.call_id, "play", text))
 
     async def start_recording(self, call: Call, *, state_callback_url: str | None = None) -> str:

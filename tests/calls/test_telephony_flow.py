@@ -20,6 +20,7 @@ from local.dev import LocalStack
 from shared.composition import Services
 from shared.jobs.base import MemoryJobQueue
 from shared.models import Call, CallState
+from shared.store.base import update_call
 from tests.stack import eventually, local_stack
 
 T = TypeVar("T")
@@ -167,18 +168,61 @@ async def _has_transfer_message(services: Services, call_id: UUID) -> bool:
     return bool(call and any(m.action == "transfer" for m in call.messages))
 
 
-async def test_failed_transfer_apologises_and_hangs_up(
+async def _streaming(services: Services, call_id: UUID) -> bool:
+    stored = await services.store.get(call_id)
+    return stored is not None and stored.connection.media_streaming
+
+
+def _media_session(stack: LocalStack, call_id: UUID) -> Any:
+    """The live media session of a call in the stack's media host (same process, its own thread)."""
+    (media,) = [server for server in stack._servers if server.name == "media-host"]
+    return media.server.config.app.state.host.sessions.get(call_id)
+
+
+async def test_failed_transfer_apology_is_spoken_by_the_media_host_then_the_call_ends(
     stack: LocalStack, api: httpx.AsyncClient, services: Services
 ) -> None:
+    """ACS reports CallTransferFailed to the function app; the media host, which owns the stream and the
+    voice, says the apology (Call Automation's play needs Azure AI services) and hangs up."""
     call_id = UUID((await place(api))["call_id"])
     call = await call_in_state(services, call_id, CallState.CONNECTED)
+    session = await eventually(lambda: _media_session(stack, call_id), "media session")
+    await eventually(lambda: _streaming(services, call_id), "MediaStreamingStarted recorded")
+    await eventually(lambda: session.idle, "the opening said")  # the tool transfers between turns
+    session.conversation.ctx.outcome.transferred = True  # what the talk_to_human tool records
+    assert stack.simulator is not None
+    heard_before = len(stack.simulator.bot_audio(str(call.connection.call_connection_id)))
     await services.telephony.transfer(call, FAILING_AGENT)
     ended = await call_in_state(services, call_id, CallState.DISCONNECTED)
     apology = ended.messages[-1].content
     assert "sorry" in apology.lower() or "désolée" in apology.lower()
-    assert stack.simulator is not None
-    assert stack.simulator.wait_for_delivery("PlayCompleted", call_id=call.connection.call_connection_id)
+    assert ended.connection.farewell is None  # said, and kept in the transcript as heard
+    assert len(stack.simulator.bot_audio(str(call.connection.call_connection_id))) > heard_before
+    assert not [
+        d
+        for d in stack.simulator.deliveries
+        if d.event_type.endswith("PlayCompleted")
+        and d.call_connection_id == call.connection.call_connection_id
+    ]  # no Call Automation play: nothing without the media host's voice
     await eventually(lambda: post_call_jobs(call_id) == 1, "post-call job")
+
+
+async def test_without_a_media_stream_a_failed_transfer_ends_the_call(
+    stack: LocalStack, api: httpx.AsyncClient, services: Services
+) -> None:
+    """No stream (the media host is gone) and no Azure AI services for Call Automation's play: the call
+    ends with the apology in the transcript rather than hanging in silence."""
+    call_id = UUID((await place(api))["call_id"])
+    call = await call_in_state(services, call_id, CallState.CONNECTED)
+    await eventually(lambda: _streaming(services, call_id), "MediaStreamingStarted recorded")
+
+    def no_stream(stored: Call) -> None:  # as MediaStreamingFailed leaves it
+        stored.connection.media_streaming = False
+
+    await update_call(services.store, call_id, no_stream, caller_phone=call.caller_phone)
+    await services.telephony.transfer(call, FAILING_AGENT)
+    ended = await call_in_state(services, call_id, CallState.DISCONNECTED)
+    assert "sorry" in ended.messages[-1].content.lower() or "désolée" in ended.messages[-1].content.lower()
 
 
 async def test_bot_hang_up_and_a_redelivered_disconnect_enqueue_one_job(
