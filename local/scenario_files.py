@@ -203,16 +203,10 @@ def ended_by(call: Call, caller_hung_up: bool) -> str:
     else", a request for a human), or the bot on its own (no answer to "are you still there?")."""
     if caller_hung_up:
         return "caller"
-    for index in range(len(call.messages) - 1, -1, -1):
-        if (
-            call.messages[index].persona is Persona.ASSISTANT
-            and call.messages[index].action is MessageAction.SMS
-        ):
-            continue  # the post-call text is not part of the conversation
-        before = call.messages[index - 1] if index else None
-        after_caller = before is not None and before.persona is Persona.HUMAN
-        return "bot-after-goodbye" if after_caller else "bot-alone"
-    return "bot-alone"
+    said = [m for m in call.messages if m.action is MessageAction.TALK]  # not texts nor transfer notes
+    if len(said) >= 2 and said[-1].persona is Persona.ASSISTANT:
+        return "bot-after-goodbye" if said[-2].persona is Persona.HUMAN else "bot-alone"
+    return "bot-after-goodbye" if said and said[-1].persona is Persona.HUMAN else "bot-alone"
 
 
 def _ended_as(wanted: str, got: str) -> bool:

@@ -31,10 +31,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from shared.composition import Services
+from shared.insights.customer_sms import customer_sms
 from shared.insights.links import report_link
-from shared.insights.synthesis import deterministic_synthesis
 from shared.models import Call, Message, MessageAction, Persona
 from shared.models.call import utc_now
 from shared.sms.base import SmsError, SmsOutcomeUnknownError, SmsUnavailableError
@@ -44,7 +45,6 @@ log = logging.getLogger(__name__)
 
 LEASE_TTL_SEC = 24 * 3600.0
 STALE_AFTER_SEC = 90.0  # well over a send's timeout (30 s)
-SHORT_SUMMARY_CHARS = 240
 
 
 class SmsInProgressError(RuntimeError):
@@ -56,10 +56,10 @@ def lease_key(call_id: UUID | str) -> str:
 
 
 def summary_text(services: Services, call: Call) -> str:
-    short = (call.synthesis or deterministic_synthesis(call)).short.strip()
-    if len(short) > SHORT_SUMMARY_CHARS:
-        short = short[: SHORT_SUMMARY_CHARS - 1].rstrip() + "…"
-    return f"{call.initiate.bot_company}: {short} Your call report: {report_link(services.settings, call)}"
+    """The SMS the customer gets: written for them, in the call's language (`customer_sms`)."""
+    now = datetime.now(ZoneInfo(services.settings.conversation.timezone))
+    link = report_link(services.settings, call)
+    return customer_sms(call, services.prompts, link=link, now=now)
 
 
 async def _read(services: Services, call_id: UUID, caller_phone: str) -> Call:
