@@ -15,7 +15,7 @@ LINK = "https://calls.example.org/api/report/1?expires=2&sig=3"
 
 def _call(lang: str, claim: dict[str, str | None], **extra: object) -> Call:
     initiate = CallInitiate(lang=LanguageSettings(default_short_code=lang))
-    return Call(  # type: ignore[arg-type]
+    return Call(
         caller_phone="+33612345678", direction=CallDirection.INBOUND, initiate=initiate, claim=claim, **extra
     )
 
