@@ -6,7 +6,7 @@ same under `func start`, in Azure and under the local dev runner (uvicorn).
 
 import azure.functions as func
 
-from blueprints import calls, insights, recordings, reminders, sms
+from blueprints import calls, insights, reconcile, recordings, reminders, sms
 from blueprints.api import create_api
 
 api = create_api()
@@ -15,4 +15,5 @@ app.register_functions(calls.bp)
 app.register_functions(sms.bp)
 app.register_functions(insights.bp)
 app.register_functions(reminders.bp)
+app.register_functions(reconcile.bp)
 app.register_functions(recordings.bp)

@@ -21,6 +21,7 @@ EXPECTED_FUNCTIONS = {
     "sms_summary": ("activityTrigger", None, None),
     "mark_done": ("activityTrigger", None, None),
     "reminder_callbacks": ("timerTrigger", None, None),
+    "reconcile_calls": ("timerTrigger", None, None),
     "recording_file_status": ("eventGridTrigger", None, None),
 }
 # input bindings besides the trigger (the queue-triggered starter gets a Durable client)

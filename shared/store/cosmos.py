@@ -186,6 +186,24 @@ class CosmosCallStore:
             raise self._error(exc) from exc
         return calls
 
+    async def list_unfinished(self, updated_before: datetime, limit: int) -> list[Call]:
+        size = clamp_due_limit(limit)
+        calls: list[Call] = []
+        try:
+            query = self._container.query_items(
+                "SELECT TOP @limit * FROM c WHERE c.connection.state != 'disconnected'"
+                " AND c.updated_sort < @before ORDER BY c.updated_sort ASC",
+                parameters=[
+                    {"name": "@limit", "value": size},
+                    {"name": "@before", "value": _sortable(updated_before)},
+                ],
+            )
+            async for document in query:
+                calls.append(_from_document(document))
+        except exceptions.CosmosHttpResponseError as exc:
+            raise self._error(exc) from exc
+        return calls
+
     async def find_by_recording(self, recording_id: str, *, server_call_id: str | None = None) -> Call | None:
         lookups = [("c.recording_id", recording_id)]
         if server_call_id:

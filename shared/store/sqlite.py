@@ -283,6 +283,19 @@ class SqliteCallStore:
 
         return await self._read(work)
 
+    async def list_unfinished(self, updated_before: datetime, limit: int) -> list[Call]:
+        size = clamp_due_limit(limit)
+
+        def work(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
+            return db.execute(
+                "SELECT doc, etag FROM calls WHERE updated_at < ?"
+                " AND json_extract(doc, '$.connection.state') != 'disconnected'"
+                " ORDER BY updated_at LIMIT ?",
+                (_timestamp(updated_before), size),
+            ).fetchall()
+
+        return [self._to_call(row) for row in await self._read(work)]
+
     async def ping(self) -> None:
         await self._run(lambda db: db.execute("SELECT 1").fetchone())
 
