@@ -24,7 +24,8 @@ from typing import Any
 
 import yaml
 
-from shared.search.base import DocumentSearch, Embedder
+from shared.conversation.retrieval import confident_answer, rephrasings, search_documents
+from shared.search.base import DocumentSearch, Embedder, RetrievalPolicy
 from shared.search.ingest import index_folders
 from shared.search.sqlite_index import SqliteKnowledgeIndex
 
@@ -58,6 +59,28 @@ async def ranked_files(search: DocumentSearch, question: Question, depth: int = 
         if hit.source not in files:
             files.append(hit.source)
     return files[:depth]
+
+
+async def form_agent_answers(search: DocumentSearch, questions: list[Question]) -> dict[str, Any]:
+    """What the form agent would do with each question: answer it (from which document) or not."""
+    answered, right, wrong = 0, 0, []
+    for question in questions:
+        queries = rephrasings(question.text, question.lang)
+        hits = await search_documents(search, queries, lang=question.lang, top=3)
+        top = confident_answer(hits, question.text, question.lang, RetrievalPolicy().answer_min_confidence)
+        if top is None:
+            continue
+        answered += 1
+        if _relative(top.source) == question.document:
+            right += 1
+        else:
+            wrong.append({"q": question.text, "answered_from": top.source, "expected": question.document})
+    return {
+        "questions": len(questions),
+        "answered": answered,
+        "from_the_right_document": right,
+        "wrong": wrong,
+    }
 
 
 async def evaluate(search: DocumentSearch, questions: list[Question]) -> dict[str, Any]:
@@ -99,6 +122,7 @@ async def measure(embedder: Embedder | None) -> dict[str, Any]:
             started = time.perf_counter()
             result = await evaluate(index, questions)
             result["ms_per_query"] = round((time.perf_counter() - started) * 1000 / len(questions), 2)
+            result["form_agent"] = await form_agent_answers(index, questions)
             result["indexing_sec"] = round(indexing, 2)
         finally:
             os.chdir(cwd)
@@ -132,6 +156,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {lang} | {row['questions']:.0f} | {row['recall@1']:.2f} | {row['recall@3']:.2f} |")
         for miss in result["misses"]:
             print(f"  missed: {miss['q']!r} -> {miss['got']} (expected {miss['expected']})")
+        agent = result["form_agent"]
+        print(
+            f"form agent: answers {agent['answered']} of {agent['questions']} questions, "
+            f"{agent['from_the_right_document']} from the expected document"
+        )
+        for wrong in agent["wrong"]:
+            print(f"  answered from {wrong['answered_from']}: {wrong['q']!r} (expected {wrong['expected']})")
         summary[name] = result
         if name == "keyword":
             passed = result["by_lang"]["all"]["recall@3"] >= TARGET_RECALL_AT_3

@@ -165,6 +165,21 @@ def spoken_answer(hit: SearchHit, question: str, lang: str | None) -> str:
     return " ".join(sentences[i] for i in sorted(chosen))[: SPOKEN_CHARS * 2]
 
 
+def confident_answer(
+    hits: Sequence[SearchHit], question: str, lang: str | None, min_confidence: float
+) -> SearchHit | None:
+    """The top passage when it covers enough of the question and its heading shares a word with it (a
+    passage that only shares scattered words, "day" and "report" for "how many days to report an
+    accident" in a write-off passage, is not an answer). A passage without a heading of its own (under
+    the document's title) is judged on its coverage alone."""
+    if not hits or hits[0].confidence < min_confidence:
+        return None
+    top = hits[0]
+    if top.title != document_title(top) and not set(terms(question, lang)) & set(terms(top.title, lang)):
+        return None
+    return top
+
+
 async def answer_from_documents(ctx: CallContext, text: str, say: Say, tool: Tool) -> bool:
     """The form agent's answer to a direct question, when a document clearly answers it.
 
@@ -180,9 +195,9 @@ async def answer_from_documents(ctx: CallContext, text: str, say: Say, tool: Too
     except SearchIndexError as exc:
         log.warning("call %s: document search failed: %s", ctx.call.call_id, exc)
         return False
-    if not hits or hits[0].confidence < rules.answer_min_confidence:
+    top = confident_answer(hits, text, ctx.lang, rules.answer_min_confidence)
+    if top is None:
         return False
-    top = hits[0]
     await tool("search_document", {"queries": queries})  # stored with the turn, cited by file
     family = "fr" if ctx.lang.lower().startswith("fr") else "en"
     await say(_INTRO[family].format(title=document_title(top)) + spoken_answer(top, text, ctx.lang))

@@ -109,6 +109,7 @@ async def test_the_form_agent_answers_in_french_from_the_french_documents(
     [
         "What time do you close on Saturday?",  # the documents only half answer: "Saturday"
         "Do you sell boat insurance for the lake?",  # nothing about it
+        "How many days do I have to report an accident?",  # the best passage (a write-off) only shares words
         "My name is John Smith.",  # not a question
         "Could you reach me on 06 15 30 10 00?",  # a phone number, however it is asked
     ],
