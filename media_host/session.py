@@ -320,6 +320,13 @@ class CallSession:
         if agent is not None:
             await asyncio.gather(agent, return_exceptions=True)
 
+    def interim_transcript(self) -> str:
+        """What the caller said so far in the turn in progress, as transcribed yet (the cut segments and
+        the last pause's speculative transcript), for a live display such as the local softphone."""
+        tasks = [*self._segments, *([self._pause[1]] if self._pause is not None else [])]
+        texts = [t.result() for t in tasks if t.done() and not t.cancelled() and t.exception() is None]
+        return " ".join(text.strip() for text in texts if text.strip())
+
     async def _on_dtmf(self, tone: str) -> None:
         """A key chooses the language (1 = first available, 2 = second...) when several are offered."""
         languages = self.call.initiate.lang.availables

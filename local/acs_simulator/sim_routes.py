@@ -7,9 +7,10 @@ POST /sim/calls/incoming            {"from", "to", "callerDisplayName"?}
                                     -> 201 {incomingCallContext, callConnectionId}
 POST /sim/calls/{id}/say            {"pcm": "<base64 16 kHz PCM16LE>"}, {"wav": "/path.wav"} or
                                     {"text": "My name is John.", "lang"?: "en-US"} (spoken with the
-                                    local voices) -> 202 {bytes, seconds}; `latest` = the newest live call
+                                    local voices) -> 202 {bytes, seconds}
 POST /sim/calls/{id}/dtmf           {"tones": "12#"} -> 202
 POST /sim/calls/{id}/hangup         the caller hangs up -> 202
+                                    ({id} of say, dtmf, hangup: `latest` = the newest call still going)
 GET  /sim/sms/outbox, /sim/sms/inbox
 POST /sim/sms/inbound               {"from", "to", "message"} -> 201 {messageId}
 GET  /sim/events                    every delivery (callbacks and Event Grid), oldest first
@@ -137,11 +138,11 @@ def sim_routes(board: Switchboard) -> list[Route]:
         return await _say(board, request, body)
 
     def dtmf(request: Request, body: dict[str, Any]) -> Response:
-        board.send_dtmf(request.path_params["call_id"], require_str(body, "tones"))
+        board.send_dtmf(_target(board, request).call_connection_id, require_str(body, "tones"))
         return Response(status_code=202)
 
     def hangup(request: Request, _body: dict[str, Any]) -> Response:
-        board.hang_up_as_caller(request.path_params["call_id"])
+        board.hang_up_as_caller(_target(board, request).call_connection_id)
         return Response(status_code=202)
 
     def outbox(_request: Request, _body: dict[str, Any]) -> Response:

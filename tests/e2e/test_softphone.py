@@ -110,3 +110,91 @@ def test_a_browser_calls_the_bot_and_sees_the_transcript_and_the_claim(
     softphone_calls = [c for c in simulator.calls.values() if c.caller.startswith("+1555")]
     assert softphone_calls, "the softphone never rang the bot"
     simulator.wait_until(lambda: all(c.ended for c in softphone_calls), 10, "the softphone call to end")
+
+
+CALLER = "+33611112222"
+
+
+async def _hesitant_caller_pcm() -> bytes:
+    tts = PiperTts({"en": piper_voice_path()}, steady=True)
+
+    async def voice(text: str) -> bytes:
+        return b"".join([chunk async for chunk in tts.synthesize(text, lang="en-US")])
+
+    return b"".join(
+        [
+            _silence(1),
+            await voice("Hello, my car was damaged this morning."),
+            _silence(3),
+            await voice("My name is"),
+            _silence(1),  # unfinished words: the turn waits, the words so far show as they are
+            await voice("John Smith."),
+            _silence(8),
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def hesitant_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("softphone-hesitant") / "caller.wav"
+    write_wav(path, asyncio.run(_hesitant_caller_pcm()), RATE)
+    return path
+
+
+def test_the_softphone_shows_who_speaks_the_level_the_missing_fields_and_the_texts_apart(
+    stack: LocalStack, hesitant_wav: Path, tmp_path: Path
+) -> None:
+    require_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[*CHROMIUM_ARGS, *FAKE_MICROPHONE_ARGS, f"--use-file-for-fake-audio-capture={hesitant_wav}"],
+            viewport={"width": 1100, "height": 900},
+        )
+        try:
+            page = context.new_page()
+            problems: list[str] = []
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            response = page.goto(stack.softphone_url)
+            assert response is not None
+            assert "script-src 'self'" in response.headers["content-security-policy"]
+            page.get_by_label("Your number").fill(CALLER)
+            page.get_by_label("Language").select_option(label="English")
+            page.get_by_role("button", name="Call").click()
+
+            # the claim shows every field, in words, the missing ones said so
+            email = page.locator('#claim tr[data-field="caller_email"]')
+            expect(email.locator("th")).to_have_text("Caller email", timeout=WAIT_MS)
+            expect(email.locator("td.missing")).to_have_text("missing")
+            expect(page.locator("#state")).to_have_attribute("data-state", "bot-speaking", timeout=WAIT_MS)
+            expect(page.locator('#claim tr[data-field="caller_name"] td')).to_have_text(
+                "John Smith", timeout=WAIT_MS
+            )
+            stats = page.evaluate("window.softphoneStats")
+            assert stats["peakLevel"] > 0.3, stats  # the meter followed the microphone
+            assert stats["botSpeakingSeen"], stats
+            assert stats["interimSeen"] > 0, stats  # "My name is" showed before the turn ended
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / "softphone-claim.png"), full_page=True)
+
+            page.get_by_role("button", name="Hang up").click()
+            expect(page.locator("#status")).to_have_text("Hung up")
+            # the post-call text arrives after the call: apart from the transcript, its link clickable
+            text = page.locator('#sms li[data-persona="assistant"]').first
+            expect(text).to_be_visible(timeout=WAIT_MS)
+            assert text.locator("a").first.get_attribute("href", timeout=1000).startswith("http")  # type: ignore[union-attr]
+            assert "/api/report/" not in page.locator("#transcript").inner_text()
+            expect(page.locator("#report")).to_be_visible()
+            page.screenshot(path=str(SCREENSHOTS / "softphone-after-call.png"), full_page=True)
+            assert not problems, problems
+        finally:
+            context.close()
+
+    simulator = stack.simulator
+    assert simulator is not None
+    assert any(c.caller == CALLER for c in simulator.calls.values()), "the chosen number did not ring"
