@@ -77,6 +77,10 @@ def display_path(path: Path) -> str:
         return resolved.as_posix()
 
 
+def _root(name: str) -> str:
+    return "" if name == "." else name.rstrip("/") + "/"
+
+
 def _digest(text: str | bytes, size: int = 16) -> str:
     data = text.encode() if isinstance(text, str) else text
     return hashlib.sha256(data).hexdigest()[:size]
@@ -197,7 +201,7 @@ async def index_folders(
     files = find_files(folders)
     report = IndexReport(created_index=await index.ensure_index())
     known = await index.sources()
-    roots = [display_path(folder).rstrip("/") + "/" for folder in folders]
+    roots = [_root(display_path(folder)) for folder in folders]  # deleted files are looked for under these
     seen: set[str] = set()
     pending: list[KnowledgeRecord] = []
     for path in files:

@@ -12,7 +12,7 @@ import pytest
 from local.ai_search import AiSearchService
 from local.cli import main
 from local.llm_server import ScriptedLlmServer
-from shared.search.ingest import CHUNK_CHARS, chunks, document_records, sections
+from shared.search.ingest import CHUNK_CHARS, chunks, document_records, index_folders, sections
 from shared.search.readers import UnreadableDocument, read_text
 from shared.search.sqlite_index import SqliteKnowledgeIndex
 
@@ -189,3 +189,20 @@ def test_the_document_synthesis_comes_from_the_llm_when_one_is_configured(
             await index.close()
 
     assert asyncio.run(synthesis()) == {"Contoso's FAQ about loan cars: how long you keep one."}
+
+
+async def test_indexing_the_working_folder_itself_still_removes_deleted_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.md").write_text("# A\n\n## Loan car?\n\nSeven days.\n", encoding="utf-8")
+    (tmp_path / "b.md").write_text("# B\n\n## Theft?\n\nComplain first.\n", encoding="utf-8")
+    index = SqliteKnowledgeIndex(tmp_path / ".index" / "s.sqlite3")  # hidden: not a document
+    try:
+        await index_folders(index, [Path(".")])
+        (tmp_path / "b.md").unlink()
+        report = await index_folders(index, [Path(".")])
+        assert report.removed == ["b.md"]
+        assert set(await index.sources()) == {"a.md"}
+    finally:
+        await index.close()
