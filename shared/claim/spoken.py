@@ -160,22 +160,32 @@ def _is_month_abbreviation(tokens: list[str], i: int) -> bool:
     return before.isdigit() or after[:1].isdigit()
 
 
+_TRAILING: Final = ",;:!?."
+
+
 def words_to_digits(text: str) -> str:
     """Replace spoken numbers (cardinal and ordinal, English and French) by digits.
 
     >>> words_to_digits("the twenty-first of march at half past three")
     'the 21 of march at half past 3'
     """
-    tokens = _split_hyphens(text.split())
+    tokens: list[str] = []
+    tails: list[str] = []  # punctuation after a word: "six," — a number never runs past it
+    for token in text.split():
+        bare = token.rstrip(_TRAILING) or token
+        parts = _split_hyphens([bare])
+        tokens += parts
+        tails += [""] * (len(parts) - 1) + [token[len(bare) :]]
     out: list[str] = []
     i = 0
     while i < len(tokens):
-        parsed = None if _is_month_abbreviation(tokens, i) else _number(tokens, i)
+        end = next((j + 1 for j in range(i, len(tokens)) if tails[j]), len(tokens))
+        parsed = None if _is_month_abbreviation(tokens, i) else _number(tokens[:end], i)
         if parsed is None:
-            out.append(tokens[i])
+            out.append(tokens[i] + tails[i])
             i += 1
         else:
-            out.append(str(parsed[0]))
+            out.append(str(parsed[0]) + tails[parsed[1] - 1])
             i = parsed[1]
     return " ".join(out)
 

@@ -25,6 +25,7 @@ from shared.claim.spoken import spoken_phone_to_digits, words_to_digits
         ("sept heures", "7 heures"),
         ("3 sept 2025", "3 sept 2025"),  # "sept" next to a day number is September
         ("après-midi", "après-midi"),  # hyphenated words that are not numbers stay whole
+        ("zéro six, vingt, vingt et un.", "0 6, 20, 21."),  # a comma ends a number; punctuation stays
     ],
 )
 def test_words_to_digits(spoken: str, expected: str) -> None:
