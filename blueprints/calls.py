@@ -31,6 +31,8 @@ async def create_call(body: CallRequest, services: ServicesDep) -> dict[str, obj
         call = await place_call(services, body)
     except CallPlacementError as exc:
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"the call could not be placed: {exc}") from exc
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, [str(exc)]) from exc
     return call.public()
 
 

@@ -52,14 +52,19 @@ _TONE_KEYS = {
 
 
 async def handle_call_events(
-    services: Services, call_id: UUID, secret: str | None, events: list[dict[str, Any]]
+    services: Services,
+    call_id: UUID,
+    secret: str | None,
+    events: list[dict[str, Any]],
+    *,
+    caller_phone: str | None = None,
 ) -> list[str]:
     """Apply each event to the call; returns the event types applied (duplicates and unknowns left out).
 
     Raises CallbackAuthError for a wrong per-call secret and CallNotFoundError for an unknown call,
-    before anything changes.
+    before anything changes. `caller_phone`: the partition key the callback URL carries (a point read).
     """
-    call = await services.store.get(call_id)
+    call = await services.store.get(call_id, caller_phone=caller_phone)
     if call is None:
         raise CallNotFoundError(call_id)
     check_call_secret(call.secrets.callback, secret)
@@ -335,9 +340,19 @@ async def _logged(services: Services, call: Call, data: dict[str, Any]) -> None:
     )
 
 
-_AFTER_THE_END = frozenset({"CallDisconnected", "RecordingStateChanged"})
+_AFTER_THE_END = frozenset({"CallDisconnected", "RecordingStateChanged", "CreateCallFailed", "AnswerFailed"})
+
+
+async def _never_connected(services: Services, call: Call, data: dict[str, Any]) -> None:
+    """A call that was declined, rang out or failed (CreateCallFailed, AnswerFailed): it ends here."""
+    info = _field(data, "resultInformation", "message") or "no reason given"
+    log.info("call %s: never connected: %s", call.call_id, info)
+    await _disconnected(services, call, data)
+
 
 _HANDLERS = {
+    "CreateCallFailed": _never_connected,
+    "AnswerFailed": _never_connected,
     "CallConnected": _connected,
     "CallDisconnected": _disconnected,
     "CallTransferAccepted": _transfer_accepted,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.claim.schema import ClaimSchema
 from shared.composition import Services
@@ -31,6 +32,21 @@ class CallRequest(BaseModel):
     claim: ClaimSchema | None = Field(default=None, description="claim schema: [{name, type, description}]")
     lang: LanguageSettings | None = None
 
+    @field_validator("bot_company", "bot_name")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        """Names are spoken and shown: a control character (NUL, line feed...) breaks the speech."""
+        if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):
+            raise ValueError("must not contain control characters")
+        return value
+
+    @field_validator("task")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        if any(unicodedata.category(char) in ("Cc", "Cs") and char not in "\n\t" for char in value):
+            raise ValueError("must not contain control characters other than line feeds and tabs")
+        return value
+
     def to_call(self, bot_phone: str) -> Call:
         initiate = CallInitiate.model_validate(
             {
@@ -55,7 +71,10 @@ class CallPlacementError(RuntimeError):
 
 
 async def place_call(services: Services, request: CallRequest) -> Call:
-    """Store the call, then dial. If dialing fails the call document is removed: no half-made calls."""
+    """Store the call, then dial. If dialing fails the call document is removed: no half-made calls.
+    ValueError (nothing stored) when asked to call the bot's own number."""
+    if request.phone_number == services.settings.acs.phone_number:
+        raise ValueError("phone_number: the bot cannot call its own number")
     return await dial(services, with_new_secrets(request.to_call(services.settings.acs.phone_number)))
 
 

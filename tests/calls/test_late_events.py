@@ -97,3 +97,19 @@ async def test_malformed_event_data_is_never_a_server_error(
     assert stored is not None and stored.connection.call_connection_id == call.connection.call_connection_id
     with contextlib.suppress(TelephonyError):  # a failed transfer hangs up by itself
         await services.telephony.hang_up(stored)
+
+
+async def test_a_declined_outbound_call_ends_with_one_post_call_job(
+    stack: LocalStack, api: httpx.AsyncClient, services: Services
+) -> None:
+    assert stack.simulator is not None
+    busy = "+33655555555"
+    stack.simulator.config.busy_numbers.add(busy)
+    placed = await api.post(
+        "/api/call",
+        json={"bot_company": "Contoso", "bot_name": "Amélie", "phone_number": busy, "task": "Say hello."},
+    )
+    assert placed.status_code == 201, placed.text
+    call_id = UUID(placed.json()["call_id"])
+    await call_in_state(services, call_id, CallState.DISCONNECTED)
+    await eventually(lambda: post_call_jobs(call_id) == 1, "post-call job")
