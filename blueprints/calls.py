@@ -15,6 +15,7 @@ from blueprints.dependencies import ApiKey, ServicesDep
 from shared.calls.events import handle_call_events
 from shared.calls.inbound import INCOMING_CALL, answer_incoming_call
 from shared.calls.outbound import CallPlacementError, CallRequest, place_call
+from shared.calls.routing import partition_key
 from shared.models.call import check_e164
 from shared.store.base import CallNotFoundError
 from shared.telephony.callback_auth import CallbackAuthError, parse_events
@@ -37,8 +38,14 @@ async def create_call(body: CallRequest, services: ServicesDep) -> dict[str, obj
 
 
 @router.get("/{call_id}", dependencies=[ApiKey])
-async def get_call(call_id: UUID, services: ServicesDep) -> dict[str, object]:
-    call = await services.store.get(call_id)
+async def get_call(
+    call_id: UUID,
+    services: ServicesDep,
+    phone_number: Annotated[
+        str | None, Query(max_length=32, description="the caller's number (E.164): a cheaper point read")
+    ] = None,
+) -> dict[str, object]:
+    call = await services.store.get(call_id, caller_phone=partition_key(phone_number))
     if call is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"call {call_id} not found")
     return call.public()
@@ -61,17 +68,19 @@ async def list_calls(
 
 @router.post("/events/{call_id}")
 async def call_events(
+    *,
     call_id: UUID,
     request: Request,
     services: ServicesDep,
     secret: Annotated[str | None, Query(max_length=200)] = None,
+    pk: Annotated[str | None, Query(max_length=32)] = None,
     authorization: Annotated[str | None, Header()] = None,
 ) -> dict[str, object]:
     """The callback URL given to the telephony service for one call."""
     try:
         await services.callback_verifier.verify(authorization)
         events = parse_events(await request.body())
-        applied = await handle_call_events(services, call_id, secret, events)
+        applied = await handle_call_events(services, call_id, secret, events, caller_phone=partition_key(pk))
     except CallbackAuthError as exc:
         log.warning("call %s: callback refused: %s", call_id, exc)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unauthorized callback") from exc

@@ -69,9 +69,16 @@ async def report_call(
     key: Annotated[str | None, Query(max_length=500)] = None,
     expires: Annotated[str | None, Query(max_length=20)] = None,
     sig: Annotated[str | None, Query(max_length=200)] = None,
+    pk: Annotated[str | None, Query(max_length=32)] = None,
 ) -> HTMLResponse:
     page = await call_page(
-        services.store, services.settings, call_id, keys=(header_key, key), expires=expires, signature=sig
+        services.store,
+        services.settings,
+        call_id,
+        keys=(header_key, key),
+        expires=expires,
+        signature=sig,
+        partition=pk,
     )
     return _response(page)
 
@@ -85,6 +92,7 @@ async def report_recording(
     key: Annotated[str | None, Query(max_length=500)] = None,
     expires: Annotated[str | None, Query(max_length=20)] = None,
     sig: Annotated[str | None, Query(max_length=200)] = None,
+    pk: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Response:
     answer = await recording(
         services.store,
@@ -94,6 +102,7 @@ async def report_recording(
         keys=(header_key, key),
         expires=expires,
         signature=sig,
+        partition=pk,
     )
     if isinstance(answer, HtmlPage):
         return _response(answer)

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from shared.calls.routing import PARTITION_PARAM, partition_key
 from shared.composition import Services
 from shared.models import Call, CallState
 from shared.telephony.callback_auth import CallbackAuthError
@@ -66,10 +67,16 @@ async def admit(
     services: Services, call_id: UUID, query: Mapping[str, str], headers: Mapping[str, str]
 ) -> Admission:
     """Decide on one media socket for `call_id` (see the module docstring)."""
-    call = await services.store.get(call_id)
+    jwt_ok: bool | None = None
+    if not query.get("token"):  # only a JWT can admit it: check it before any store read
+        jwt_ok = await _jwt_valid(services, headers.get("authorization"))
+        if not jwt_ok:
+            return Admission(None, CLOSE_UNAUTHORIZED, "unauthorized")
+    call = await services.store.get(call_id, caller_phone=partition_key(query.get(PARTITION_PARAM)))
     token_ok = _token_valid(query.get("token"), call)
     if not token_ok:
-        jwt_ok = await _jwt_valid(services, headers.get("authorization"))
+        if jwt_ok is None:
+            jwt_ok = await _jwt_valid(services, headers.get("authorization"))
         if call is None:
             return Admission(
                 None,

@@ -1,6 +1,8 @@
 """Where the telephony service reaches one call: its callback URL and its media websocket URL.
 
-Each carries a per-call secret (never shared between calls) so a leaked URL opens one call only.
+Each carries a per-call secret (never shared between calls) so a leaked URL opens one call only, and the
+call's partition key (`pk`, the caller's number) so that reading the call is a point read on Cosmos DB,
+not a cross-partition query. A wrong `pk` finds no call (404), it opens nothing.
 """
 
 from __future__ import annotations
@@ -8,12 +10,24 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from shared.models import Call
+from shared.models.call import check_e164
 from shared.settings import Settings
 from shared.telephony.base import CallRoute
 from shared.telephony.callback_auth import new_call_secret
 
 CALLBACK_PATH = "/api/call/events/{call_id}"
 MEDIA_PATH = "/ws/{call_id}"
+PARTITION_PARAM = "pk"
+
+
+def partition_key(value: str | None) -> str | None:
+    """The caller's number a URL carries, when it is one (anything else reads without it)."""
+    if not value:
+        return None
+    try:
+        return check_e164(value)
+    except ValueError:
+        return None
 
 
 def with_new_secrets(call: Call) -> Call:
@@ -27,6 +41,9 @@ def call_route(settings: Settings, call: Call) -> CallRoute:
         raise ValueError(f"call {call.call_id} has no secrets; use with_new_secrets first")
     api = settings.api.public_url.rstrip("/")
     media = settings.media.public_url.rstrip("/")
-    callback = api + CALLBACK_PATH.format(call_id=call.call_id) + f"?secret={quote(call.secrets.callback)}"
-    media_url = media + MEDIA_PATH.format(call_id=call.call_id) + f"?token={quote(call.secrets.media)}"
+    pk = f"&{PARTITION_PARAM}={quote(call.caller_phone)}"
+    callback = (
+        api + CALLBACK_PATH.format(call_id=call.call_id) + f"?secret={quote(call.secrets.callback)}{pk}"
+    )
+    media_url = media + MEDIA_PATH.format(call_id=call.call_id) + f"?token={quote(call.secrets.media)}{pk}"
     return CallRoute(callback_url=callback, media_url=media_url)

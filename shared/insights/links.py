@@ -56,7 +56,8 @@ def report_link(settings: Settings, call: Call, *, now: float | None = None) -> 
     issued = time.time() if now is None else now
     expires = int(issued + settings.report.link_ttl_hours * 3600)
     call_id = str(call.call_id)
-    query = urlencode({"expires": expires, "sig": _signature(signing_key(settings), call_id, expires)})
+    signature = _signature(signing_key(settings), call_id, expires)
+    query = urlencode({"expires": expires, "sig": signature, "pk": call.caller_phone})  # pk: a point read
     path = REPORT_LINK_PATH.format(call_id=call_id)
     return f"{settings.api.public_url.rstrip('/')}{path}?{query}"
 

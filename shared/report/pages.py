@@ -12,6 +12,7 @@ from urllib.parse import urlencode, urlsplit
 from uuid import UUID
 
 from shared.blobs.base import BlobStore
+from shared.calls.routing import partition_key
 from shared.models import Call, NextActionKind
 from shared.report.access import (
     REPORT_PATH,
@@ -224,7 +225,7 @@ def _access_query(
     if query_key and admin_key_matches(settings, query_key) is Access.GRANTED:
         return urlencode({"key": query_key})
     if expires and signature:
-        return urlencode({"expires": expires, "sig": signature})
+        return urlencode({"expires": expires, "sig": signature, "pk": call.caller_phone})
     return urlsplit(relative_report_link(settings, call)).query
 
 
@@ -236,6 +237,7 @@ async def _authorised_call(
     keys: tuple[str | None, ...],
     expires: str | None,
     signature: str | None,
+    partition: str | None = None,
 ) -> Call | HtmlPage:
     try:
         parsed = UUID(call_id)
@@ -243,7 +245,7 @@ async def _authorised_call(
         return error_page(404, "There is no such call.")
     if not call_page_access(settings, parsed, keys=keys, expires=expires, signature=signature):
         return error_page(403, "This report link is not valid or has expired. Ask for a new link.")
-    call = await store.get(parsed)
+    call = await store.get(parsed, caller_phone=partition_key(partition))
     if call is None:
         return error_page(404, "There is no such call.")
     return call
@@ -257,11 +259,15 @@ async def call_page(
     keys: tuple[str | None, ...],
     expires: str | None,
     signature: str | None,
+    partition: str | None = None,
 ) -> HtmlPage:
     """One call, for the holder of its signed link (403 when tampered with or expired) or the admin.
 
-    `keys`: the presented admin keys, the header's first and the query's last."""
-    call = await _authorised_call(store, settings, call_id, keys=keys, expires=expires, signature=signature)
+    `keys`: the presented admin keys, the header's first and the query's last; `partition`: the
+    caller's number the link carries (a point read)."""
+    call = await _authorised_call(
+        store, settings, call_id, keys=keys, expires=expires, signature=signature, partition=partition
+    )
     if isinstance(call, HtmlPage):
         return call
     query = _access_query(settings, call, keys, expires, signature)
@@ -280,9 +286,12 @@ async def recording(
     keys: tuple[str | None, ...],
     expires: str | None,
     signature: str | None,
+    partition: str | None = None,
 ) -> RecordingAnswer | HtmlPage:
     """The call's recording for its report page's player (same access as the page)."""
-    call = await _authorised_call(store, settings, call_id, keys=keys, expires=expires, signature=signature)
+    call = await _authorised_call(
+        store, settings, call_id, keys=keys, expires=expires, signature=signature, partition=partition
+    )
     if isinstance(call, HtmlPage):
         return call
     return await recording_answer(blobs, call)

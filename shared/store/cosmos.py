@@ -1,8 +1,11 @@
 """Cosmos DB conversation store (`azure-cosmos` async), partition key `/caller_phone`.
 
 Optimistic concurrency uses the document's `_etag` with `If-Match`; a 412 becomes ConflictError.
-Listing uses Cosmos continuation tokens as cursors. Sort keys are stored as fixed-format UTC text
-(`created_sort`, `updated_sort`) so that text order is time order.
+Sort keys are stored as fixed-format UTC text (`created_sort`, `updated_sort`) so that text order is
+time order. Listing across partitions (`list_by_date`) pages by keyset, `(created_sort, id)` below the
+last row seen, because the Python SDK keeps no usable continuation for a cross-partition ORDER BY; that
+query needs the composite index `COMPOSITE_INDEXES` on the container (infra/ declares it). Listing one
+caller's calls (one partition) uses the SDK's continuation tokens.
 """
 
 from __future__ import annotations
@@ -17,11 +20,51 @@ from azure.cosmos import exceptions
 from azure.cosmos.aio import ContainerProxy, CosmosClient
 
 from shared.models import Call
-from shared.store.base import ConflictError, Page, StoreError, clamp_due_limit, clamp_limit
+from shared.store.base import (
+    ConflictError,
+    Page,
+    StoreError,
+    clamp_due_limit,
+    clamp_limit,
+    decode_cursor,
+    encode_cursor,
+)
 
 # `callback_due_sort`: when the earliest reminder awaiting a call-back is due (null when none), so the
 # due-reminders query is one range filter on a top-level field the default index covers.
 _EXTRA_FIELDS = ("id", "created_sort", "updated_sort", "callback_due_sort")
+
+
+# The container's composite indexes: the keyset ORDER BY of `list_by_date` needs this one.
+COMPOSITE_INDEXES: list[list[dict[str, str]]] = [
+    [{"path": "/created_sort", "order": "descending"}, {"path": "/id", "order": "descending"}],
+]
+PARTITION_KEY_PATH = "/caller_phone"
+
+
+def keyset_query(
+    *, since: str | None, until: str | None, after: tuple[str, str] | None, size: int
+) -> tuple[str, list[dict[str, object]]]:
+    """The cross-partition page query: newest first, `size` + 1 rows (one more tells a next page exists),
+    strictly after the `(created_sort, id)` of the last row already returned."""
+    clauses = ["true"]
+    parameters: list[dict[str, object]] = [{"name": "@size", "value": size + 1}]
+    if since is not None:
+        clauses.append("c.created_sort >= @since")
+        parameters.append({"name": "@since", "value": since})
+    if until is not None:
+        clauses.append("c.created_sort < @until")
+        parameters.append({"name": "@until", "value": until})
+    if after is not None:
+        clauses.append(
+            "(c.created_sort < @after_sort OR (c.created_sort = @after_sort AND c.id < @after_id))"
+        )
+        parameters += [{"name": "@after_sort", "value": after[0]}, {"name": "@after_id", "value": after[1]}]
+    query = (
+        f"SELECT TOP @size * FROM c WHERE {' AND '.join(clauses)}"  # noqa: S608 (fixed clauses)
+        " ORDER BY c.created_sort DESC, c.id DESC"
+    )
+    return query, parameters
 
 
 def _sortable(value: datetime) -> str:
@@ -155,21 +198,29 @@ class CosmosCallStore:
         limit: int = 20,
         cursor: str | None = None,
     ) -> Page:
-        clauses = ["true"]
-        parameters: dict[str, str] = {}
-        if since is not None:
-            clauses.append("c.created_sort >= @since")
-            parameters["@since"] = _sortable(since)
-        if until is not None:
-            clauses.append("c.created_sort < @until")
-            parameters["@until"] = _sortable(until)
-        return await self._query(
-            f"SELECT * FROM c WHERE {' AND '.join(clauses)} ORDER BY c.created_sort DESC",  # noqa: S608
-            parameters,
-            partition_key=None,
-            limit=limit,
-            cursor=cursor,
+        size = clamp_limit(limit)
+        after: tuple[str, str] | None = None
+        if cursor is not None:
+            position = decode_cursor(cursor)
+            if set(position) != {"c", "i"}:
+                raise ValueError("invalid cursor")
+            after = (position["c"], position["i"])
+        query, parameters = keyset_query(
+            since=_sortable(since) if since is not None else None,
+            until=_sortable(until) if until is not None else None,
+            after=after,
+            size=size,
         )
+        try:
+            documents = [d async for d in self._container.query_items(query, parameters=parameters)]
+        except exceptions.CosmosHttpResponseError as exc:
+            raise self._error(exc) from exc
+        items = [_from_document(document) for document in documents[:size]]
+        next_cursor = None
+        if len(documents) > size:
+            last = documents[size - 1]
+            next_cursor = encode_cursor({"c": last["created_sort"], "i": last["id"]})
+        return Page(items=items, next_cursor=next_cursor)
 
     async def list_due_reminders(self, now: datetime, limit: int) -> list[Call]:
         size = clamp_due_limit(limit)

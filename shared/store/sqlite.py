@@ -142,8 +142,16 @@ class SqliteCallStore:
         return call
 
     async def get(self, call_id: UUID, *, caller_phone: str | None = None) -> Call | None:
+        """With `caller_phone`, only in that partition, as a Cosmos DB point read finds it."""
+
         def work(db: sqlite3.Connection) -> Call | None:
-            row = db.execute("SELECT doc, etag FROM calls WHERE call_id = ?", (str(call_id),)).fetchone()
+            if caller_phone is None:
+                row = db.execute("SELECT doc, etag FROM calls WHERE call_id = ?", (str(call_id),)).fetchone()
+            else:
+                row = db.execute(
+                    "SELECT doc, etag FROM calls WHERE call_id = ? AND caller_phone = ?",
+                    (str(call_id), caller_phone),
+                ).fetchone()
             return None if row is None else self._to_call(row)
 
         return await self._read(work)

@@ -32,6 +32,7 @@ async def test_create_then_get_returns_the_same_document_with_an_etag(store: Cal
     assert loaded.model_dump(exclude={"etag"}) == call.model_dump(exclude={"etag"})
     by_partition = await store.get(call.call_id, caller_phone=PHONE)
     assert by_partition is not None and by_partition.call_id == call.call_id
+    assert await store.get(call.call_id, caller_phone="+14155550199") is None  # a point read elsewhere
 
 
 async def test_get_unknown_call_is_none(store: CallStore) -> None:
