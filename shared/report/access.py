@@ -44,7 +44,12 @@ def call_page_access(
     """The admin key, or a link signed for this very call that has not expired."""
     if admin_key_matches(settings, *keys) is Access.GRANTED:
         return True
-    if expires is None or signature is None or not expires.isdigit() or len(expires) > 12:
+    if (
+        expires is None
+        or signature is None
+        or not (expires.isascii() and expires.isdigit())
+        or len(expires) > 12
+    ):
         return False
     return verify_report_link(settings, call_id, int(expires), signature)
 
