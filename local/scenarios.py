@@ -285,7 +285,8 @@ class ScenarioRunner:
     async def _finish(self, scenario: Scenario, call: Call, connection: str) -> Call:
         simulator = self.stack.simulator
         assert simulator is not None
-        if scenario.expect.ended_by != "bot" and not self._ended(connection):
+        bot_ends = (scenario.expect.ended_by or "").startswith("bot")
+        if not bot_ends and not self._ended(connection):  # else wait for the bot to hang up
             await self._bot_quiet(connection)
             simulator.hang_up_as_caller(connection)
         deadline = time.monotonic() + END_TIMEOUT_SEC
