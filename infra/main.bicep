@@ -304,7 +304,6 @@ var commonSettings = {
 
 // The function app's settings: the Functions host's own (identity-based storage, task hub) and the app's
 var functionSettings = union(commonSettings, {
-  PROCESS_ROLE: 'functions'
   AZURE_CLIENT_ID: identities.outputs.functionClientId
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identities.outputs.functionClientId};Authorization=AAD'
@@ -326,7 +325,6 @@ var functionSettings = union(commonSettings, {
 
 // The media host's environment; its secrets come from Key Vault through container app secrets
 var mediaSettings = union(commonSettings, {
-  PROCESS_ROLE: 'media'
   AZURE_CLIENT_ID: identities.outputs.mediaClientId
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identities.outputs.mediaClientId};Authorization=AAD'

@@ -18,6 +18,7 @@ resource account 'Microsoft.CognitiveServices/accounts@2024-10-01' = {
   location: location
   kind: 'AIServices'
   sku: { name: 'S0' }
+  identity: { type: 'SystemAssigned' }
   properties: {
     customSubDomainName: toLower('${prefix}-ai-${token}')
     disableLocalAuth: false

@@ -34,6 +34,8 @@ param maximumInstanceCount int = 100
 @allowed([2048, 4096])
 param instanceMemoryMB int = 2048
 
+var functionAlwaysReady = [for function in alwaysReadyFunctions: { name: 'function:${function}', instanceCount: alwaysReadyInstances }]
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: '${prefix}-plan-${token}'
   location: location
@@ -75,10 +77,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       scaleAndConcurrency: {
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB
-        alwaysReady: concat(
-          [{ name: 'http', instanceCount: alwaysReadyInstances }],
-          map(alwaysReadyFunctions, name => { name: 'function:${name}', instanceCount: alwaysReadyInstances })
-        )
+        alwaysReady: concat([{ name: 'http', instanceCount: alwaysReadyInstances }], functionAlwaysReady)
       }
       runtime: { name: 'python', version: '3.11' }
     }

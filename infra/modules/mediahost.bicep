@@ -45,7 +45,10 @@ param callsPerReplica int = 8
 param cpu string = '2.0'
 param memory string = '4Gi'
 
-var secretNames = map(items(secretSettings), item => { setting: item.key, name: toLower(replace(item.key, '_', '-')), url: item.value })
+// Container app secret names: lower case letters, digits and '-'
+var secrets = [for item in items(secretSettings): { name: toLower(replace(item.key, '_', '-')), keyVaultUrl: item.value, identity: identityId }]
+var plainEnv = [for item in items(settings): { name: item.key, value: string(item.value) }]
+var secretEnv = [for item in items(secretSettings): { name: item.key, secretRef: toLower(replace(item.key, '_', '-')) }]
 
 resource app 'Microsoft.App/containerApps@2024-03-01' = {
   name: name
@@ -67,7 +70,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
         traffic: [{ latestRevision: true, weight: 100 }]
       }
       registries: [{ server: registryServer, identity: identityId }]
-      secrets: map(secretNames, secret => { name: secret.name, keyVaultUrl: secret.url, identity: identityId })
+      secrets: secrets
     }
     template: {
       terminationGracePeriodSeconds: terminationGraceSec
@@ -76,10 +79,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
           name: 'media-host'
           image: image
           resources: { cpu: json(cpu), memory: memory }
-          env: concat(
-            map(items(settings), item => { name: item.key, value: string(item.value) }),
-            map(secretNames, secret => { name: secret.setting, secretRef: secret.name })
-          )
+          env: concat(plainEnv, secretEnv)
           probes: [
             {
               type: 'Startup'

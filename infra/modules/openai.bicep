@@ -15,6 +15,7 @@ resource account 'Microsoft.CognitiveServices/accounts@2024-10-01' = {
   location: location
   kind: 'OpenAI'
   sku: { name: 'S0' }
+  identity: { type: 'SystemAssigned' }
   properties: {
     customSubDomainName: toLower('${prefix}-openai-${token}')
     disableLocalAuth: true

@@ -1,0 +1,290 @@
+"""Each deployment check fails on a deliberately broken copy of the templates, Dockerfile or workflow,
+with a message naming the problem: the checks in test_templates.py pass because the files are right,
+not because the checks look at nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from local.functions_host import RegisteredFunction
+from tests.infra import checks, linters, security, settings_checks
+from tests.infra.project import Project, broken_copy
+
+Check = Callable[[Project, dict[str, RegisteredFunction]], list[str]]
+
+
+class Case(NamedTuple):
+    id: str
+    check: Check
+    path: str  # the file broken in the copy
+    old: str  # text in it
+    new: str  # what replaces it
+    expected: str  # part of a problem the check must report
+
+
+MEDIA_APP_CONFIG_READER = (
+    "      { principalId: identities.outputs.mediaPrincipalId, "
+    "roleDefinitionId: roles.appConfigDataReader }\n"
+)
+STALE_ENTRY = (
+    "- { check: CKV_AZURE_1, file: modules/storage.bicep, "
+    "resource: Microsoft.Storage/storageAccounts.account, reason: no longer fails }\n"
+)
+
+CASES = [
+    Case(
+        "bicep-syntax",
+        lambda project, _functions: checks.parse_problems(project),
+        "infra/modules/cosmos.bicep",
+        "resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-05-15' = {",
+        "resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-05-15' = {{",
+        "modules/cosmos.bicep: does not parse",
+    ),
+    Case(
+        "missing-module",
+        lambda project, _functions: checks.parse_problems(project),
+        "infra/main.bicep",
+        "module redis 'modules/redis.bicep'",
+        "module redis 'modules/cache.bicep'",
+        "uses modules/cache.bicep, which is missing",
+    ),
+    Case(
+        "event-to-unknown-function",
+        checks.event_grid_problems,
+        "infra/events.bicep",
+        "/functions/incoming_call'",
+        "/functions/incoming_calls'",
+        "/functions/incoming_calls is not a function that function_app registers",
+    ),
+    Case(
+        "event-type-of-another-function",
+        checks.event_grid_problems,
+        "infra/events.bicep",
+        "includedEventTypes: ['Microsoft.Communication.SMSReceived']",
+        "includedEventTypes: ['Microsoft.Communication.IncomingCall']",
+        "to sms_received, which handles ['Microsoft.Communication.SMSReceived']",
+    ),
+    Case(
+        "cloud-events-schema",
+        checks.event_grid_problems,
+        "infra/events.bicep",
+        "eventDeliverySchema: 'EventGridSchema'",
+        "eventDeliverySchema: 'CloudEventSchemaV1_0'",
+        "the delivery schema must be EventGridSchema",
+    ),
+    Case(
+        "no-number-filter",
+        checks.event_grid_problems,
+        "infra/events.bicep",
+        "key: 'data.to.phoneNumber.value', values: [botDigits]",
+        "key: 'data.to.phoneNumber.value', values: ['+10000000000']",
+        "no filter on the bot's number",
+    ),
+    Case(
+        "long-incoming-call-retries",
+        checks.event_grid_problems,
+        "infra/events.bicep",
+        "retryPolicy: { maxDeliveryAttempts: 3, eventTimeToLiveInMinutes: 1 }",
+        "retryPolicy: { maxDeliveryAttempts: 30, eventTimeToLiveInMinutes: 1440 }",
+        "IncomingCall needs a short time to live",
+    ),
+    Case(
+        "ws-media-url",
+        settings_checks.settings_problems,
+        "infra/main.bicep",
+        "MEDIA__PUBLIC_URL: 'wss://",
+        "MEDIA__PUBLIC_URL: 'ws://",
+        "functions settings: MEDIA__PUBLIC_URL",
+    ),
+    Case(
+        "no-cosmos-endpoint",
+        settings_checks.settings_problems,
+        "infra/main.bicep",
+        "  STORE__COSMOS__ENDPOINT: cosmos.outputs.endpoint\n",
+        "",
+        "media settings: STORE__COSMOS__ENDPOINT",
+    ),
+    Case(
+        "queue-connection-not-set",
+        settings_checks.settings_problems,
+        "infra/main.bicep",
+        "var jobsConnection = 'JobsStorage'",
+        "var jobsConnection = 'JobStorage'",
+        "connection JobsStorage: neither JobsStorage nor JobsStorage__* is an app setting",
+    ),
+    Case(
+        "task-hub-not-set",
+        settings_checks.settings_problems,
+        "infra/main.bicep",
+        "  DURABLE_TASK_HUB: durableTaskHub\n",
+        "",
+        "host.json uses %DURABLE_TASK_HUB%, which is not an app setting",
+    ),
+    Case(
+        "grace-shorter-than-drain",
+        settings_checks.settings_problems,
+        "infra/main.bicep",
+        "terminationGraceSec: callDrainSec + 60",
+        "terminationGraceSec: callDrainSec",
+        "needs a termination grace of at least",
+    ),
+    Case(
+        "partition-key",
+        checks.names_problems,
+        "infra/main.bicep",
+        "var cosmosPartitionKey = '/caller_phone'",
+        "var cosmosPartitionKey = '/callerPhone'",
+        "Cosmos partition key: the templates say '/callerPhone'",
+    ),
+    Case(
+        "composite-index",
+        checks.names_problems,
+        "infra/main.bicep",
+        "{ path: '/id', order: 'descending' }",
+        "{ path: '/id', order: 'ascending' }",
+        "Cosmos composite indexes",
+    ),
+    Case(
+        "queue-name",
+        checks.names_problems,
+        "infra/main.bicep",
+        "var postCallQueue = 'post-call'",
+        "var postCallQueue = 'postcall'",
+        "queue of post_call_starter: the templates say 'postcall'",
+    ),
+    Case(
+        "media-port",
+        checks.names_problems,
+        "infra/main.bicep",
+        "var mediaPort = 8765",
+        "var mediaPort = 8080",
+        "media host port: the templates say 8080",
+    ),
+    Case(
+        "readiness-path",
+        checks.names_problems,
+        "infra/main.bicep",
+        "var mediaReadinessPath = '/health/readiness'",
+        "var mediaReadinessPath = '/ready'",
+        "readiness probe: the templates say '/ready'",
+    ),
+    Case(
+        "dockerfile-loopback",
+        checks.names_problems,
+        "media_host/Dockerfile",
+        '"--host", "0.0.0.0"',
+        '"--host", "127.0.0.1"',
+        "Dockerfile --host",
+    ),
+    Case(
+        "incoming-call-cold",
+        checks.names_problems,
+        "infra/main.bicep",
+        "var alwaysReadyFunctions = ['incoming_call']",
+        "var alwaysReadyFunctions = ['sms_received']",
+        "incoming_call answers calls: it must be always ready",
+    ),
+    Case(
+        "storage-shared-keys",
+        lambda project, _functions: security.security_problems(project),
+        "infra/modules/storage.bicep",
+        "allowSharedKeyAccess: false",
+        "allowSharedKeyAccess: true",
+        "properties.allowSharedKeyAccess must be False",
+    ),
+    Case(
+        "cosmos-local-auth",
+        lambda project, _functions: security.security_problems(project),
+        "infra/modules/cosmos.bicep",
+        "disableLocalAuth: true",
+        "disableLocalAuth: false",
+        "modules/cosmos.bicep account: properties.disableLocalAuth must be True",
+    ),
+    Case(
+        "old-tls",
+        lambda project, _functions: security.security_problems(project),
+        "infra/modules/functionapp.bicep",
+        "minTlsVersion: '1.2'",
+        "minTlsVersion: '1.0'",
+        "properties.siteConfig.minTlsVersion must be '1.2'",
+    ),
+    Case(
+        "http-allowed",
+        lambda project, _functions: security.security_problems(project),
+        "infra/modules/functionapp.bicep",
+        "httpsOnly: true",
+        "httpsOnly: false",
+        "properties.httpsOnly must be True",
+    ),
+    Case(
+        "no-replica",
+        lambda project, _functions: security.security_problems(project),
+        "infra/main.parameters.example.json",
+        '"mediaMinReplicas": { "value": 1 }',
+        '"mediaMinReplicas": { "value": 0 }',
+        "minReplicas must be >= 1, got 0",
+    ),
+    Case(
+        "missing-role",
+        lambda project, _functions: settings_checks.role_problems(project),
+        "infra/main.bicep",
+        MEDIA_APP_CONFIG_READER,
+        "",
+        "identity media: missing role appConfigDataReader on appConfig",
+    ),
+    Case(
+        "extra-role",
+        lambda project, _functions: settings_checks.role_problems(project),
+        "infra/main.bicep",
+        "{ principalId: identities.outputs.mediaPrincipalId, roleDefinitionId: roles.acrPull }",
+        "{ principalId: identities.outputs.mediaPrincipalId, roleDefinitionId: roles.acrPull }\n"
+        "      { principalId: identities.outputs.functionPrincipalId, roleDefinitionId: roles.acrPull }",
+        "identity function: role acrPull on registry is not implied by its settings",
+    ),
+    Case(
+        "hadolint",
+        lambda project, _functions: linters.hadolint_problems(project),
+        "media_host/Dockerfile",
+        "USER 10001:10001",
+        "USER root",
+        "DL3002",
+    ),
+    Case(
+        "actionlint",
+        lambda project, _functions: linters.actionlint_problems(project),
+        ".github/workflows/deploy.yml",
+        "client-id: ${{ vars.AZURE_CLIENT_ID }}",
+        "client-id: ${{ var.AZURE_CLIENT_ID }}",
+        'undefined variable "var"',
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_the_check_fails_on_a_broken_copy(
+    tmp_path: Path, functions: dict[str, RegisteredFunction], case: Case
+) -> None:
+    problems = case.check(broken_copy(tmp_path, case.path, case.old, case.new), functions)
+    assert any(case.expected in problem for problem in problems), problems
+
+
+def test_checkov_fails_on_an_unreviewed_finding_and_on_a_stale_baseline_entry(tmp_path: Path) -> None:
+    project = broken_copy(
+        tmp_path, "infra/modules/registry.bicep", "adminUserEnabled: false", "adminUserEnabled: true"
+    )
+    baseline = project.root / linters.BASELINE
+    baseline.write_text(
+        baseline.read_text(encoding="utf-8") + STALE_ENTRY,
+        encoding="utf-8",
+    )
+    problems = linters.checkov_problems(project, linters.checkov_findings(project))
+    assert any(
+        "fails on Microsoft.ContainerRegistry/registries.registry" in problem for problem in problems
+    ), problems
+    assert any(
+        "CKV_AZURE_1 on Microsoft.Storage/storageAccounts.account" in problem for problem in problems
+    ), problems
