@@ -25,7 +25,7 @@ from starlette.routing import Mount
 
 from blueprints import runtime
 from local.acs_simulator import AcsSimulator
-from local.durable_rpc import DEFAULT_TASK_HUB, client_binding, durable_routes
+from local.durable_rpc import DEFAULT_TASK_HUB, client_binding, close_client_session, durable_routes
 from local.functions_host import EVENT_GRID_PATH, FunctionsHost
 from local.host_settings import HostIndexingError, HostSettings
 from local.indexing import seed_demo_knowledge
@@ -166,6 +166,7 @@ class LocalStack(Background):
                 await asyncio.gather(*tasks, return_exceptions=True)
                 runner, self.post_call = self.post_call, None
                 await runner.aclose()
+                await close_client_session()
                 await holder.aclose()
 
         routes = [

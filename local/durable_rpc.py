@@ -40,6 +40,14 @@ _STATUSES = {
 }
 
 
+async def close_client_session() -> None:
+    """Close the Durable SDK's process-wide HTTP session, bound to the loop that opened it: the worker
+    has one loop per process, the local stack one per start (tests start several in one process)."""
+    from azure.durable_functions.models.utils import http_utils  # noqa: PLC0415
+
+    await http_utils._close_session()  # the SDK's own closer; it has no public one
+
+
 def client_binding(base_url: str, task_hub: str = DEFAULT_TASK_HUB) -> str:
     """The JSON context the worker gives a `durableClient` binding, pointing at these routes."""
     rpc = base_url.rstrip("/") + RPC_PATH

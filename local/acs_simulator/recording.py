@@ -30,6 +30,18 @@ def _new_recording_id() -> str:
     return base64.urlsafe_b64encode(token.encode()).decode().rstrip("=")
 
 
+# request values (the SDK's enums) -> the spelling of RecordingFileStatusUpdated
+_EVENT_SPELLING = {
+    "audio": "Audio",
+    "audiovideo": "AudioVideo",
+    "mixed": "Mixed",
+    "unmixed": "Unmixed",
+    "wav": "Wav",
+    "mp3": "Mp3",
+    "mp4": "Mp4",
+}
+
+
 class Recorder:
     def __init__(self, board: Switchboard) -> None:
         self.board = board
@@ -66,6 +78,13 @@ class Recorder:
             callback_uri=url if isinstance(url, str) and url else None,
             start_offset=len(call.audio.mixed),
         )
+        for key, attribute in (
+            ("recordingContentType", "content_type"),
+            ("recordingChannelType", "channel_type"),
+            ("recordingFormatType", "format_type"),
+        ):
+            if isinstance(asked := body.get(key), str) and asked:
+                setattr(recording, attribute, _EVENT_SPELLING.get(asked.lower(), asked))
         self.recordings[recording.recording_id] = recording
         call.recording_id = recording.recording_id
         if body.get("pauseOnStart"):
@@ -136,9 +155,9 @@ class Recorder:
             "recordingStorageInfo": {"recordingChunks": [chunk]},
             "recordingStartTime": iso(recording.started_at),
             "recordingDurationMs": len(pcm) * 1000 // (2 * rate),
-            "recordingContentType": "Audio",
-            "recordingChannelType": "Mixed",
-            "recordingFormatType": "Wav",
+            "recordingContentType": recording.content_type,
+            "recordingChannelType": recording.channel_type,
+            "recordingFormatType": recording.format_type,
             "sessionEndReason": end_reason,
         }
         subject = (

@@ -319,6 +319,11 @@ class Recording:
     segments: list[bytes] = field(default_factory=list)
     stopped: bool = False
     path: Path | None = None
+    # what the start request asked for, as the file event reports it; ACS's defaults when not asked:
+    # audio and video, mixed, mp4 (the simulator's file is WAV audio whatever is asked)
+    content_type: str = "AudioVideo"
+    channel_type: str = "Mixed"
+    format_type: str = "Mp4"
 
     def properties(self) -> dict[str, Any]:
         return {

@@ -32,6 +32,17 @@ def check_e164(value: str) -> str:
     return value
 
 
+def normalise_e164(value: str) -> str:
+    """A number as telephony events spell it, in E.164: ACS sends some without the `+` (`14255550123`),
+    some with spaces or dashes. ValueError when it is no international number."""
+    compact = "".join(ch for ch in value.strip() if ch not in " -().")
+    if compact.startswith("00"):
+        compact = compact[2:]
+    if compact and compact.isdigit():
+        compact = "+" + compact
+    return check_e164(compact)
+
+
 E164 = Annotated[str, AfterValidator(check_e164)]
 ShortCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}-[A-Z]{2}$", examples=["en-US", "fr-FR"])]
 

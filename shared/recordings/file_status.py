@@ -2,8 +2,9 @@
 write the blob's URL on the call.
 
 The event names the recording in its subject (`/recording/call/{callId}/serverCallId/{serverCallId}/
-recordingId/{recordingId}`) and lists its chunks (`recordingStorageInfo.recordingChunks[]`, each with a
-`contentLocation`). The call is found by its recording id, else by its server call id. Event Grid
+recordingId/{recordingId}`, sometimes without the serverCallId part) and lists its chunks
+(`recordingStorageInfo.recordingChunks[]`, each with a `contentLocation`). The call is found by its
+recording id, else by its server call id. Event Grid
 delivers at least once: a call that already has this recording's URL is left alone, and a failure
 raises so the delivery is retried.
 """
@@ -23,7 +24,9 @@ from shared.store.base import update_call
 log = logging.getLogger(__name__)
 
 RECORDING_FILE_STATUS_UPDATED = "Microsoft.Communication.RecordingFileStatusUpdated"
-_SUBJECT = re.compile(r"/serverCallId/(?P<server>.+)/recordingId/(?P<recording>[^/]+)/?$")
+# `/recording/call/{callId}/serverCallId/{serverCallId}/recordingId/{recordingId}`; the serverCallId
+# part is not always there
+_SUBJECT = re.compile(r"(?:/serverCallId/(?P<server>.+))?/recordingId/(?P<recording>[^/]+)/?$")
 _FORMATS = {
     "wav": ("wav", "audio/wav"),
     "mp3": ("mp3", "audio/mpeg"),

@@ -13,6 +13,7 @@ import logging
 from shared.cache.dedupe import already_done, mark_done
 from shared.composition import Services
 from shared.models import Call, Message, MessageAction, Persona
+from shared.models.call import normalise_e164
 from shared.models.size import MAX_SMS_CHARS, clip
 from shared.store.base import update_call
 
@@ -28,7 +29,17 @@ def _masked(phone: str) -> str:
 async def receive_sms(
     services: Services, from_phone: str, to_phone: str, text: str, *, message_id: str | None = None
 ) -> Call | None:
-    """Append the text to the sender's latest call; returns that call, or None when ignored."""
+    """Append the text to the sender's latest call; returns that call, or None when ignored.
+
+    The sender's number is normalised to E.164 first (ACS sends some numbers without the `+`): calls are
+    stored, and partitioned, under E.164 numbers."""
+    try:
+        from_phone = normalise_e164(from_phone)
+    except ValueError:
+        log.warning(
+            "inbound SMS %s ignored: the sender %r is no phone number", message_id, _masked(from_phone)
+        )
+        return None
     seen_key = f"sms-received:{message_id}" if message_id else None
     if seen_key and await already_done(services.cache, seen_key):
         log.info("inbound SMS %s already applied", message_id)

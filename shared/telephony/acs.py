@@ -12,6 +12,9 @@ from azure.communication.callautomation import (
     MediaStreamingContentType,
     MediaStreamingOptions,
     PhoneNumberIdentifier,
+    RecordingChannel,
+    RecordingContent,
+    RecordingFormat,
     StreamingTransportType,
     TextSource,
 )
@@ -154,8 +157,12 @@ class AcsTelephony:
         if not call.connection.server_call_id:
             raise TelephonyError(f"call {call.call_id} has no server call id to record")
         try:
-            properties = await self._client.start_recording(
-                server_call_id=call.connection.server_call_id, recording_state_callback_url=state_callback_url
+            properties = await self._client.start_recording(  # audio only, one channel, WAV: ACS's
+                server_call_id=call.connection.server_call_id,  # defaults are audio+video in mp4
+                recording_state_callback_url=state_callback_url,
+                recording_content_type=RecordingContent.AUDIO,
+                recording_channel_type=RecordingChannel.MIXED,
+                recording_format_type=RecordingFormat.WAV,
             )
         except AzureError as exc:
             raise TelephonyError(f"recording of call {call.call_id} failed to start: {exc}") from exc

@@ -109,5 +109,5 @@ async def test_a_cloud_events_delivery_is_logged_with_the_fix(caplog: pytest.Log
         data={"incomingCallContext": "x"},
     )
     with caplog.at_level(logging.ERROR, logger="blueprints.event_grid"):
-        await incoming_call(event)  # type: ignore[arg-type]
+        await incoming_call(event)
     assert "subscribe it with the Event Grid schema" in caplog.text

@@ -50,7 +50,7 @@ async def services(tmp_path: Path) -> AsyncIterator[Services]:
             media={"public_url": "wss://media.example"},
         )
     )
-    built.store = ReadLog(built.store)  # type: ignore[assignment,arg-type]
+    built.store = ReadLog(built.store)  # type: ignore[arg-type]
     yield built
     await built.aclose()
 

@@ -175,8 +175,8 @@ async def _streaming(services: Services, call_id: UUID) -> bool:
 
 def _media_session(stack: LocalStack, call_id: UUID) -> Any:
     """The live media session of a call in the stack's media host (same process, its own thread)."""
-    (media,) = [server for server in stack._servers if server.name == "media-host"]
-    return media.server.config.app.state.host.sessions.get(call_id)
+    media: Any = stack._media_app
+    return media.state.host.sessions.get(call_id)
 
 
 async def test_failed_transfer_apology_is_spoken_by_the_media_host_then_the_call_ends(

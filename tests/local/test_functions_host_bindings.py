@@ -3,7 +3,12 @@ so a binding the host would leave "in error" fails here too."""
 
 from __future__ import annotations
 
+import fnmatch
+import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import azure.durable_functions as df
@@ -46,9 +51,9 @@ def test_no_binding_of_any_registered_function_names_a_nested_setting(
 def _app_with_queue_trigger(connection: str) -> Any:
     app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-    @app.function_name("starter")
-    @app.queue_trigger(arg_name="message", queue_name="post-call", connection=connection)
-    @app.durable_client_input(client_name="client")
+    @app.function_name("starter")  # type: ignore[untyped-decorator]
+    @app.queue_trigger(arg_name="message", queue_name="post-call", connection=connection)  # type: ignore[untyped-decorator]
+    @app.durable_client_input(client_name="client")  # type: ignore[untyped-decorator]
     async def starter(message: func.QueueMessage, client: df.DurableOrchestrationClient) -> None:
         return None
 
@@ -57,7 +62,7 @@ def _app_with_queue_trigger(connection: str) -> Any:
 
 def test_the_stand_in_refuses_a_double_underscore_connection_in_the_hosts_words() -> None:
     """The binding shipped before (`JOBS__CONNECTION_STRING`) is refused even with that variable set:
-    the host looks for the section `JOBS__CONNECTION_STRING`, while the variable is `JOBS:CONNECTION_STRING`."""
+    the host looks for the section `JOBS__CONNECTION_STRING`, the variable is `JOBS:CONNECTION_STRING`."""
     settings = HostSettings.of({"JOBS__CONNECTION_STRING": "UseDevelopmentStorage=true"})
     host = FunctionsHost(_app_with_queue_trigger("JOBS__CONNECTION_STRING"), settings)
     for in_process in (False, True):
@@ -130,3 +135,49 @@ def test_queue_options_follow_host_json(tmp_path: Any) -> None:
     assert (options.max_polling_interval_sec, options.max_dequeue_count) == (2.0, 3)
     assert options.visibility_timeout_sec == 90.0
     assert QueueOptions.from_host_json(tmp_path / "missing.json") == QueueOptions()
+
+
+def test_the_example_local_settings_resolve_every_binding_for_func_start() -> None:
+    """`func start` reads local.settings.json: the example must give every binding its connection."""
+    import function_app
+
+    example = Path(__file__).resolve().parents[2] / "local.settings.example.json"
+    settings = HostSettings.of(json.loads(example.read_text())["Values"])
+    FunctionsHost(function_app.app, settings).check()
+    assert settings.value("DURABLE_TASK_HUB"), "host.json names the task hub %DURABLE_TASK_HUB%"
+    host_json = json.loads((example.parent / "host.json").read_text())
+    assert host_json["extensions"]["durableTask"]["hubName"] == "%DURABLE_TASK_HUB%"
+
+
+def test_the_function_package_is_the_apps_code_only() -> None:
+    """.funcignore leaves out the venv, the tools, the tests and everything the function app never
+    imports, and keeps every project module the function app imports (checked in a fresh interpreter)."""
+    root = Path(__file__).resolve().parents[2]
+    patterns = [
+        line.strip().rstrip("/")
+        for line in (root / ".funcignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+
+    def ignored(path: str) -> bool:
+        top = path.split("/", maxsplit=1)[0]
+        return any(fnmatch.fnmatch(path, p) or fnmatch.fnmatch(top, p) for p in patterns)
+
+    for heavy in (".venv", ".tools", "tests", "local", "media_host", "bench", "infra", "docs", ".git"):
+        assert ignored(heavy), heavy
+    probe = (
+        "import sys, pathlib, function_app\n"
+        "root = pathlib.Path.cwd().resolve()\n"
+        "for m in list(sys.modules.values()):\n"
+        "    f = getattr(m, '__file__', None)\n"
+        "    if f and pathlib.Path(f).resolve().is_relative_to(root) and '.venv' not in f:\n"
+        "        print(pathlib.Path(f).resolve().relative_to(root).as_posix())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, timeout=120, check=True
+    )
+    files = done.stdout.split()
+    assert "function_app.py" in files and any(f.startswith("shared/") for f in files)
+    assert [f for f in files if ignored(f)] == []
+    for needed in ("host.json", "requirements.txt"):
+        assert not ignored(needed), needed

@@ -189,3 +189,20 @@ async def test_a_disconnect_without_a_recording_stops_nothing(services: Services
     await handle_call_events(services, call.call_id, call.secrets.callback, [disconnected])
     assert isinstance(services.telephony, RecordingTelephony)
     assert not [a for a in services.telephony.actions if a.kind == "stop_recording"]
+
+
+def test_a_subject_without_the_server_call_id_still_names_the_recording() -> None:
+    recording = RecordingFile.from_event(f"/recording/call/conn-1/recordingId/{RECORDING_ID}", event()[1])
+    assert recording.recording_id == RECORDING_ID and recording.server_call_id is None
+
+
+@pytest.mark.parametrize(
+    ("format_type", "extension", "content_type"),
+    [("Wav", "wav", "audio/wav"), ("Mp3", "mp3", "audio/mpeg"), ("Mp4", "mp4", "video/mp4")],
+)
+def test_the_blob_takes_the_extension_and_type_of_the_recorded_format(
+    format_type: str, extension: str, content_type: str
+) -> None:
+    subject, data = event()
+    recording = RecordingFile.from_event(subject, {**data, "recordingFormatType": format_type})
+    assert (recording.extension, recording.content_type) == (extension, content_type)

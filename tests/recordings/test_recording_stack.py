@@ -66,5 +66,6 @@ async def test_a_recorded_call_ends_with_the_url_of_its_wav(stack: LocalStack, s
     wav = await services.blobs.get(name)
     assert wav is not None and wav[:4] == b"RIFF" and wav[8:12] == b"WAVE"
     assert len(wav) > 44 + 6400  # the header and the bot's greeting, recorded
+    assert path.endswith(".wav")  # asked for audio/mixed/wav: ACS's own default would be audio+video mp4
     delivery = stack.simulator.wait_for_delivery("RecordingFileStatusUpdated", timeout=5)
     assert delivery.ok and delivery.url and "functionName=recording_file_status" in delivery.url

@@ -67,6 +67,24 @@ async def test_a_text_joins_the_latest_call_once_per_message_id(services: Servic
     assert await _texts(services, older) == []
 
 
+@pytest.mark.parametrize(
+    "spelled", [CALLER.removeprefix("+"), "00" + CALLER[1:], CALLER[:3] + " " + CALLER[3:]]
+)
+async def test_a_sender_number_without_the_plus_finds_the_callers_call(
+    services: Services, spelled: str
+) -> None:
+    """ACS sends some numbers without the `+`: calls are partitioned under E.164 numbers."""
+    _older, latest = await _two_calls(services)
+    updated = await receive_sms(services, spelled, BOT, "Here is the photo", message_id=f"m-{spelled}")
+    assert updated is not None and updated.call_id == latest.call_id
+    assert await _texts(services, latest) == ["Here is the photo"]
+
+
+async def test_a_sender_that_is_no_number_is_ignored(services: Services) -> None:
+    await _two_calls(services)
+    assert await receive_sms(services, "Contoso", BOT, "promo") is None
+
+
 async def test_a_text_from_a_number_without_a_call_is_ignored(services: Services) -> None:
     assert await receive_sms(services, "+33799999999", BOT, "hello?") is None
     assert (await services.store.list_by_phone("+33799999999")).items == []
