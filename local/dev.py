@@ -335,12 +335,14 @@ class LocalStack(Background):
 
     def run_forever(self) -> None:
         """Start, print the URLs, and serve until Ctrl-C."""
+        print("starting the ACS simulator, the function app and the media host...", flush=True)
+        started = time.monotonic()
+        self.start()
         print(
-            "starting the ACS simulator, the function app and the media host "
-            "(loading the speech models takes a few seconds)...",
+            f"started in {time.monotonic() - started:.1f} s (the speech models finish loading in the "
+            "background; a language's first words load its model, a second or two)",
             flush=True,
         )
-        self.start()
         try:
             self._write_state()
             for line in self.describe():

@@ -76,10 +76,10 @@ async def run_scenarios(
         speed=speed,
         overrides=overrides or {},
     )
-    echo("starting the ACS simulator, the function app and the media host, loading the speech models...")
+    echo("starting the ACS simulator, the function app and the media host...")
     started = time.monotonic()
     await asyncio.to_thread(stack.start)
-    echo(f"ready in {time.monotonic() - started:.1f} s")
+    echo(f"started in {time.monotonic() - started:.1f} s (the speech models load in the background)")
     assert stack.settings is not None
     services = build_services(stack.settings)
     results: list[ScenarioResult] = []
