@@ -259,7 +259,7 @@ class LocalStack(Background):
         session = host.sessions.get(call.call_id) if host is not None else None
         try:
             return str(session.interim_transcript()) if session is not None else ""
-        except (RuntimeError, AttributeError):  # a turn ending on the media host's loop meanwhile
+        except (RuntimeError, AttributeError, asyncio.CancelledError):  # the turn changed meanwhile
             return ""
 
     def _serve(self, app: Any, port: int, name: str, timeout: float) -> None:
