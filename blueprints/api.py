@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from blueprints import calls, docs, health, reports, runtime, sms
 from blueprints.body_limit import BodyLimit
+from blueprints.openapi import install_truthful_openapi
 from shared.composition import ServicesHolder
 from shared.problems import plain_message
 from shared.settings import Settings, SettingsError
@@ -56,6 +57,7 @@ def create_api(settings: Settings | None = None) -> FastAPI:
 
     # outermost: the limit holds on the bytes read (chunked or not), before any route or key check
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    install_truthful_openapi(app, max_body_bytes=MAX_BODY_BYTES)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
