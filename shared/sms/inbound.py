@@ -26,6 +26,14 @@ def _masked(phone: str) -> str:
     return f"{phone[:4]}…{phone[-2:]}" if len(phone) > 6 else "…"
 
 
+def _is_ours(to_phone: str, bot_phone: str) -> bool:
+    """A text for the bot's own number (written with or without the `+`); anything else is not ours."""
+    try:
+        return normalise_e164(to_phone) == normalise_e164(bot_phone)
+    except ValueError:
+        return False
+
+
 async def receive_sms(
     services: Services, from_phone: str, to_phone: str, text: str, *, message_id: str | None = None
 ) -> Call | None:
@@ -38,6 +46,11 @@ async def receive_sms(
     except ValueError:
         log.warning(
             "inbound SMS %s ignored: the sender %r is no phone number", message_id, _masked(from_phone)
+        )
+        return None
+    if not _is_ours(to_phone, services.settings.acs.phone_number):
+        log.warning(
+            "inbound SMS %s ignored: sent to %s, not to the bot's number", message_id, _masked(to_phone)
         )
         return None
     seen_key = f"sms-received:{message_id}" if message_id else None

@@ -16,7 +16,7 @@ import pytest
 from blueprints import runtime, sms
 from blueprints.api import create_api
 from shared.composition import Services, ServicesHolder, build_services
-from shared.models import Call, MessageAction, Persona
+from shared.models import Call, CallDirection, MessageAction, Persona
 from shared.models.call import utc_now
 from shared.settings import Settings, load_settings
 from shared.sms.inbound import receive_sms
@@ -182,3 +182,11 @@ async def test_twilio_webhook_is_404_without_a_twilio_token(tmp_path: Path) -> N
         response = await _post(client, _form(From=CALLER, To=BOT, Body="hi"), "x")
     await app.state.services.aclose()
     assert response.status_code == 404
+
+
+async def test_a_text_to_another_number_is_not_added(services: Services) -> None:
+    call = await services.store.create(Call(caller_phone=CALLER, direction=CallDirection.INBOUND))
+    assert await receive_sms(services, CALLER, "+33199999999", "not for the bot", message_id="m-x") is None
+    assert await receive_sms(services, CALLER, "no number", "not for the bot", message_id="m-y") is None
+    stored = await services.store.get(call.call_id)
+    assert stored is not None and not any(m.content == "not for the bot" for m in stored.messages)
