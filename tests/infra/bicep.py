@@ -12,6 +12,8 @@ way; a bare string that names a variable or parameter of the file is read as a r
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -28,7 +30,13 @@ _PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 def parse(path: Path) -> dict[str, Any]:
     """The pycep syntax tree of one Bicep file (raises lark's ParseError on a syntax error)."""
-    return dict(BicepParser().parse(file_path=path))
+    return copy.deepcopy(_parse_text(path.read_text(encoding="utf-8")))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_text(text: str) -> dict[str, Any]:
+    """Parsing is slow (a second per file on a loaded machine) and a broken copy changes one file only."""
+    return dict(BicepParser().parse(text=text))
 
 
 def accessor_path(node: Any) -> list[str] | None:
