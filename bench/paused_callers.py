@@ -197,8 +197,8 @@ def play(stack: LocalStack, connection: str, clip: Clip) -> dict[str, Any]:
     wait_bot_quiet(simulator, connection)
     before = human_messages(stack)
     said_at = time.monotonic()
+    samples: list[tuple[float, int]] = [(said_at, heard_bytes(simulator, connection))]
     simulator.say(connection, clip.pcm)
-    samples: list[tuple[float, int]] = []
     end = None
     while time.monotonic() - said_at < 30:
         samples.append((time.monotonic(), heard_bytes(simulator, connection)))

@@ -12,9 +12,10 @@ Three signals, read at every frame of a pause once everything said is cut into s
 - the pause length.
 
 `TurnEndPolicy.wait_ms` turns the first two into the silence after which the turn ends: FINISHED words
-with the model agreeing end it after `vad_sentence_end_timeout_ms` (300 ms); UNFINISHED words, or a
-model that says unfinished while the words are not plainly finished, hold it until
-`vad_unfinished_timeout_ms` (1.5 s); the rest ends after `vad_silence_timeout_ms` (500 ms).
+with the model agreeing end it after `vad_sentence_end_timeout_ms` (300 ms); UNFINISHED words, a
+model that says unfinished while the words are not plainly finished, or a model sure of it (under
+`vad_end_of_turn_hold_threshold`) whatever the words, hold it until `vad_unfinished_timeout_ms`
+(1.5 s); the rest ends after `vad_silence_timeout_ms` (500 ms).
 """
 
 from __future__ import annotations
@@ -159,6 +160,7 @@ class TurnEndPolicy:
     silence_ms: float = 500
     unfinished_ms: float = 1500
     model_threshold: float = 0.5
+    hold_threshold: float = 0.05
 
     @classmethod
     def from_flags(cls, flags: FeatureFlags) -> TurnEndPolicy:
@@ -167,6 +169,7 @@ class TurnEndPolicy:
             silence_ms=flags.vad_silence_timeout_ms,
             unfinished_ms=flags.vad_unfinished_timeout_ms,
             model_threshold=flags.vad_end_of_turn_threshold,
+            hold_threshold=flags.vad_end_of_turn_hold_threshold,
         )
 
     @property
@@ -188,7 +191,12 @@ class TurnEndPolicy:
         """The silence after which the turn ends, given the words (None: transcript not ready) and
         the model's probability that the caller is done (None: no model or not ready)."""
         done = self.model_says_done(probability)
-        if verdict is Verdict.UNFINISHED or (verdict is not Verdict.FINISHED and done is False):
+        sure_not_done = done is False and probability is not None and probability < self.hold_threshold
+        if (
+            verdict is Verdict.UNFINISHED
+            or sure_not_done
+            or (verdict is not Verdict.FINISHED and done is False)
+        ):
             return self.longest_ms
         if verdict is Verdict.FINISHED and done is not False and self.sentence_end_ms:
             return min(self.sentence_end_ms, self.silence_ms)

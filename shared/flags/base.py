@@ -65,6 +65,9 @@ class FeatureFlags(BaseModel):
     vad_end_of_turn_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     """End-of-turn model: probability of "finished" at or above which the caller is done; 0 turns
     the model off (the transcript and the pause decide alone)."""
+    vad_end_of_turn_hold_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.05
+    """End-of-turn model: probability of "finished" under which even words that look finished wait
+    `vad_unfinished_timeout_ms` (the model is sure the caller goes on); 0 turns this off."""
     vad_continuation_window_ms: NonNegativeInt = 1500
     """After a turn ended, caller speech starting within this window continues the same utterance:
     the answer under way stops at once and is taken back, and both parts make one turn; 0 is off."""

@@ -23,6 +23,10 @@ REFERENCE_DEFAULTS = {
 }
 PROJECT_DEFAULTS = {  # flags the reference product does not have
     "vad_sentence_end_timeout_ms": 300,
+    "vad_unfinished_timeout_ms": 1500,
+    "vad_end_of_turn_threshold": 0.5,
+    "vad_end_of_turn_hold_threshold": 0.05,
+    "vad_continuation_window_ms": 1500,
 }
 
 

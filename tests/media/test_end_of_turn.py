@@ -85,6 +85,12 @@ def test_finished_words_the_model_doubts_wait_the_usual_silence() -> None:
     assert POLICY.wait_ms(FINISHED, 0.2) == 500
 
 
+def test_finished_words_the_model_is_sure_go_on_wait_long() -> None:
+    assert POLICY.wait_ms(FINISHED, 0.02) == 1500  # "I'm not sure." cut before "if the police..."
+    no_hold = TurnEndPolicy(sentence_end_ms=300, silence_ms=500, unfinished_ms=1500, hold_threshold=0.0)
+    assert no_hold.wait_ms(FINISHED, 0.02) == 500
+
+
 def test_unfinished_words_wait_long_whatever_the_model_says() -> None:
     assert POLICY.wait_ms(UNFINISHED, 0.98) == 1500
     assert POLICY.wait_ms(UNFINISHED, None) == 1500
@@ -111,7 +117,7 @@ def test_flags_at_zero_turn_each_shortcut_off() -> None:
 def test_defaults_come_from_the_flags() -> None:
     policy = TurnEndPolicy.from_flags(FeatureFlags())
     assert (policy.sentence_end_ms, policy.silence_ms, policy.unfinished_ms) == (300, 500, 1500)
-    assert policy.model_threshold == 0.5 and policy.longest_ms == 1500
+    assert policy.model_threshold == 0.5 and policy.hold_threshold == 0.05 and policy.longest_ms == 1500
 
 
 async def _done(text: str) -> str:
