@@ -16,8 +16,8 @@ param prefix string = 'cca'
 @maxLength(12)
 param environmentName string = 'prod'
 
-@description('The bot\'s phone number (E.164), bought in ACS before the deployment (docs/deploy.md)')
-param botPhoneNumber string
+@description('The bot\'s phone number (E.164), bought in the ACS resource (docs/deploy.md); empty on the first deployment, which creates that resource')
+param botPhoneNumber string = ''
 
 @description('Where ACS keeps its data at rest')
 param communicationDataLocation string = 'Europe'

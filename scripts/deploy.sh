@@ -89,11 +89,22 @@ for attempt in $(seq 1 60); do
   sleep 10
 done
 
+bot_number="$(output botPhoneNumber)"
+if [ -z "$bot_number" ]; then
+  cat <<FIRST
+deploy: stage 1 is done, but no phone number is set yet, so calls are not routed (stage 2 is skipped).
+  Buy a number in the Communication Services resource $(output communicationName) (docs/deploy.md,
+  "Buy the phone number"), set botPhoneNumber in $parameters, then run make deploy name=$group again.
+FIRST
+  exit 0
+fi
+[[ "$bot_number" =~ ^\+[1-9][0-9]{6,14}$ ]] || fail "botPhoneNumber must be E.164 (+ and 7 to 15 digits), got '$bot_number'"
+
 step 8 "stage 2: infra/events.bicep (Event Grid subscriptions to the functions)"
 az deployment group create --resource-group "$group" --name "$deployment-events" \
   --template-file infra/events.bicep \
   --parameters communicationName="$(output communicationName)" functionAppName="$function_app" \
-  botPhoneNumber="$(output botPhoneNumber)" storageAccountName="$(output storageAccountName)" \
+  botPhoneNumber="$bot_number" storageAccountName="$(output storageAccountName)" \
   deadLetterContainer="$(output deadLetterContainer)" --output none
 
 echo "deploy: smoke test"
