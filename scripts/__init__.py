@@ -1,0 +1,1 @@
+"""Developer and deployment scripts (the Python ones are importable for their tests)."""
