@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install demo dev simulate test lint format clean bench
+.PHONY: install demo dev simulate test lint format clean bench deploy logs
 
 # `make demo`, `make dev` and `make simulate` need the Python packages and espeak-ng; the tests also need
 # redis-server, Chromium, Node.js and Azurite. Two stamps, so the demo never installs the test tools.
@@ -22,10 +22,11 @@ $(DEMO_STAMP): requirements.txt requirements-dev.txt requirements-media.txt requ
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(DEMO_STAMP)
 
-$(STAMP): $(DEMO_STAMP) scripts/install-system-packages.sh scripts/install-node-tools.sh
-	@echo "install: the test tools (redis-server, Chromium, Node.js, Azurite)"
+$(STAMP): $(DEMO_STAMP) scripts/install-system-packages.sh scripts/install-node-tools.sh scripts/install-python-tools.sh requirements-checkov.txt
+	@echo "install: the test tools (redis-server, Chromium, Node.js, Azurite, checkov)"
 	bash scripts/install-system-packages.sh test
 	bash scripts/install-node-tools.sh
+	bash scripts/install-python-tools.sh
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -50,6 +51,16 @@ bench: $(STAMP)
 ## Run the whole test suite (real redis-server, no cloud).
 test: $(STAMP)
 	$(BIN)/pytest
+
+## Deploy to Azure with the az CLI (docs/deploy.md): make deploy name=RESOURCE_GROUP [location=REGION]
+deploy:
+	@test -n "$(name)" || { echo "usage: make deploy name=RESOURCE_GROUP [location=REGION]" >&2; exit 2; }
+	LOCATION="$(location)" bash scripts/deploy.sh "$(name)"
+
+## Recent logs of a deployment (both processes): make logs name=RESOURCE_GROUP [since=1h]
+logs:
+	@test -n "$(name)" || { echo "usage: make logs name=RESOURCE_GROUP [since=1h]" >&2; exit 2; }
+	SINCE="$(since)" bash scripts/logs.sh "$(name)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
