@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -80,6 +81,7 @@ class LocalStack(Background):
     _wiring: dict[str, Any] = field(default_factory=dict)  # the settings overrides in force
     _media_workers: subprocess.Popen[bytes] | None = None  # with media.workers > 1
     _softphone_store: CallStore | None = None
+    _event_grid_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))  # the host's system key
     _media_app: Any = None  # the in-process media host (for the softphone's interim transcript)
 
     @property
@@ -91,8 +93,9 @@ class LocalStack(Background):
         assert self.settings is not None and self.settings.api.key is not None
         return self.settings.api.key.get_secret_value()
 
-    def _event_grid_url(self, function_name: str) -> str:
-        return f"{self.api_url}{EVENT_GRID_PATH}?functionName={function_name}"
+    def event_grid_url(self, function_name: str) -> str:
+        """The host's Event Grid webhook URL for one function, with the host's key."""
+        return f"{self.api_url}{EVENT_GRID_PATH}?functionName={function_name}&code={self._event_grid_key}"
 
     def _configure(self) -> Settings:
         """Settings pointing the app at the simulator; explicit overrides and the environment win."""
@@ -135,6 +138,7 @@ class LocalStack(Background):
             HostSettings.from_environment(
                 Path(os.environ.get("LOCAL_SETTINGS_PATH", "local.settings.json")), self.app_settings
             ),
+            event_grid_key=self._event_grid_key,
         )
         functions = self.functions
         functions.check(in_process_queues=settings.jobs_backend is JobsBackend.MEMORY)
@@ -178,7 +182,7 @@ class LocalStack(Background):
 
     def start(self, timeout: float = 20.0) -> Self:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        event_grid = {kind: self._event_grid_url(name) for kind, name in EVENT_GRID_FUNCTIONS.items()}
+        event_grid = {kind: self.event_grid_url(name) for kind, name in EVENT_GRID_FUNCTIONS.items()}
         self.simulator = AcsSimulator(
             event_grid_urls=event_grid,
             recordings_dir=self.data_dir / "recordings",
@@ -305,7 +309,7 @@ class LocalStack(Background):
             f"  report          {self.api_url}/api/report?key={self.api_key}",
             f"  API docs        {self.api_url}/api/docs",
             f"  health          {self.api_url}/api/health/readiness",
-            f"  Event Grid      {self._event_grid_url('<function>')}",
+            f"  Event Grid      {self.event_grid_url('<function>')}",
             f"media host        ws://{self.host}:{self.media_port}/ws/<call id>"
             + (f"  ({self.settings.media.workers} workers)" if self.settings.media.workers > 1 else ""),
             f"ACS simulator     {self.simulator.endpoint}  (inspect: {self.simulator.endpoint}/sim/calls)",

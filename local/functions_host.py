@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hmac
 import inspect
 import json
 import logging
@@ -116,7 +117,11 @@ class FunctionsHost:
         settings: HostSettings | None = None,
         *,
         queue_options: QueueOptions | None = None,
+        event_grid_key: str | None = None,
     ) -> None:
+        """`event_grid_key`: the host's `eventgrid_extension` system key, required as `?code=` on the
+        Event Grid webhook as the real host does (None: no key, for tests driving one function)."""
+        self.event_grid_key = event_grid_key
         self.functions = registered_functions(app)
         self.bindings = _all_bindings(app)
         self.settings = settings if settings is not None else HostSettings.from_environment()
@@ -206,6 +211,15 @@ class FunctionsHost:
         return Response(status_code=202)
 
     async def _event_grid(self, request: Request) -> Response:
+        if self.event_grid_key is not None and not hmac.compare_digest(
+            request.query_params.get("code", "").encode(), self.event_grid_key.encode()
+        ):
+            return JSONResponse(
+                {"error": "missing or wrong code (the eventgrid_extension key)"}, status_code=401
+            )
+        return await self._deliver_event_grid(request)
+
+    async def _deliver_event_grid(self, request: Request) -> Response:
         name = request.query_params.get("functionName", "")
         target = self.functions.get(name)
         if target is None or target.trigger != "eventGridTrigger":

@@ -39,7 +39,7 @@ def _incoming_event(stack: LocalStack, context: str) -> dict[str, object]:
 async def _deliver(stack: LocalStack, event: dict[str, object]) -> httpx.Response:
     async with httpx.AsyncClient() as client:
         return await client.post(
-            f"{stack.api_url}/runtime/webhooks/EventGrid?functionName=incoming_call",
+            stack.event_grid_url("incoming_call"),
             json=[event],
             headers={"aeg-event-type": "Notification"},
         )

@@ -113,3 +113,12 @@ async def test_a_declined_outbound_call_ends_with_one_post_call_job(
     call_id = UUID(placed.json()["call_id"])
     await call_in_state(services, call_id, CallState.DISCONNECTED)
     await eventually(lambda: post_call_jobs(call_id) == 1, "post-call job")
+
+
+@pytest.mark.parametrize("code", [None, "", "guess"])
+async def test_the_event_grid_webhook_wants_the_host_key(stack: LocalStack, code: str | None) -> None:
+    query = "functionName=incoming_call" + (f"&code={code}" if code is not None else "")
+    event = [{"id": "x", "eventType": "Microsoft.Communication.IncomingCall", "data": {}, "subject": "s"}]
+    async with httpx.AsyncClient() as http:
+        response = await http.post(f"{stack.api_url}/runtime/webhooks/EventGrid?{query}", json=event)
+    assert response.status_code == 401
