@@ -34,11 +34,11 @@ from media_host.admission import (  # the close codes are read from here too
 )
 from media_host.farewell import say_farewell_when_left
 from media_host.session import CallSession
-from shared import metrics
 from shared.composition import Services, ServicesHolder
 from shared.conversation.engine import open_conversation
 from shared.settings import ProcessRole, Settings
 from shared.speech.base import SpeechEngines
+from shared.telemetry import names, record, spans
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,6 @@ class MediaHost:
         self._idle = asyncio.Event()  # set when the last live session ends
         self.sessions: dict[UUID, CallSession] = {}
         self.sockets: dict[UUID, WebSocket] = {}  # the socket each live session reads
-        self.metrics = metrics.Metrics()
 
     async def engines(self, services: Services) -> SpeechEngines:
         async with self._engines_lock:
@@ -131,18 +130,17 @@ class MediaHost:
                 with contextlib.suppress(Exception):
                     await old.close(CLOSE_REPLACED, "replaced by a newer socket")
         conversation = await open_conversation(services, call)
-        session = CallSession(
-            conversation, await self.engines(services), websocket.send_text, recorder=self.metrics
-        )
+        session = CallSession(conversation, await self.engines(services), websocket.send_text)
         self.sessions[call_id] = session
         self.sockets[call_id] = websocket
         farewell = asyncio.create_task(
             say_farewell_when_left(session, services.store), name=f"farewell-{call_id}"
         )
         try:
-            await session.run(_messages(websocket, SocketLimits()))
+            with spans.call_part(names.SPAN_MEDIA, call):  # the call id in every log line of its tasks
+                await session.run(_messages(websocket, SocketLimits()))
         except Exception:  # this call only: the other sessions go on
-            self.metrics.count(metrics.MEDIA_SESSIONS_FAILED)
+            record.session_failed()
             log.exception("call %s: media session failed", call_id)
             with contextlib.suppress(Exception):
                 await websocket.close(CLOSE_ERROR, "internal error")

@@ -30,7 +30,6 @@ from media_host.turns import (
     TurnEnded,
     TurnEvent,
 )
-from shared import metrics
 from shared.conversation.engine import Conversation
 from shared.conversation.llm_agent import TurnTiming
 from shared.conversation.tools import run_tool
@@ -38,6 +37,7 @@ from shared.models import Call, Message, Persona, TurnLatency
 from shared.speech.audio import StreamResampler
 from shared.speech.base import SAMPLE_RATE, VAD_FRAME_BYTES, SpeechEngines, SpeechError
 from shared.store.base import StoreError
+from shared.telemetry import record, spans
 
 log = logging.getLogger(__name__)
 
@@ -84,14 +84,12 @@ class CallSession:
         engines: SpeechEngines,
         send: Callable[[str], Awaitable[None]],
         *,
-        recorder: metrics.Metrics | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.conversation = conversation
         self._engines = engines
         self._send = send
         self._clock = clock
-        self._metrics = recorder or metrics.Metrics()
         flags = conversation.ctx.flags
         policy = TurnEndPolicy.from_flags(flags)
         self._turns = TurnDetector(
@@ -118,6 +116,7 @@ class CallSession:
         self._silence_prompts = 0
         self._previous_sentence: asyncio.Event | None = None
         self._closed = False
+        self._reported = (0, 0)  # late frames and echo-guard drops already counted in telemetry
         conversation.ctx.drain = self._drain
 
     @property
@@ -204,7 +203,7 @@ class CallSession:
             parsed = parse_inbound(message)
         except ProtocolError as exc:
             self.stats.dropped += 1
-            self._metrics.count(metrics.MEDIA_FRAMES_DROPPED)
+            record.frame_dropped()
             log.debug("call %s: frame dropped: %s", self.call.call_id, exc)
             return
         if isinstance(parsed, AudioMetadata):
@@ -259,7 +258,7 @@ class CallSession:
             if self._may_continue(now):
                 await self._continue_turn()
             elif event.barge_in:
-                await self._barge_in()
+                await self._barge_in(event.at)
             if not self._segments:
                 self._turn_end.forget()
         elif isinstance(event, Pause):
@@ -292,10 +291,11 @@ class CallSession:
             log.warning("call %s: transcription failed: %s", self.call.call_id, exc)
             return ""
 
-    async def _barge_in(self) -> None:
+    async def _barge_in(self, confirmed_at: float) -> None:
         self.stats.barge_ins += 1
-        self._metrics.count(metrics.MEDIA_BARGE_INS)
         await self._interrupt()
+        onset_ms = self._turns.config.cutoff_ms  # speech confirmed `cutoff_ms` after its onset
+        record.barge_in((self._clock() - confirmed_at) * 1000 + onset_ms)
 
     def _may_continue(self, now: float) -> bool:
         """Speech now would continue the last turn: it ended moments ago and its answer is still
@@ -363,11 +363,20 @@ class CallSession:
         self._continuation.answering(self.conversation.ctx)
         timing = TurnTiming()
         marks = TurnMarks()
+        agent = self.call.agent
+        trace = record.TurnTrace(
+            self.stats.turns,
+            speech_end_at=speech_end_at,
+            now=self._clock(),
+            lang=self.conversation.ctx.lang,
+            agent=str(agent) if agent else None,
+        )
         try:
-            await self.conversation.respond(text, self._speaker(marks), timing)
+            with spans.within(trace.span):
+                await self.conversation.respond(text, self._speaker(marks), timing)
         finally:  # recorded by its own task: a barge-in cancelling this turn must not lose it
-            record = self._record_turn(speech_end_at, stt_final, timing, marks, turn_end_at)
-            self._own(record, "turn-record")
+            recording = self._record_turn(speech_end_at, stt_final, timing, marks, turn_end_at, trace=trace)
+            self._own(recording, "turn-record")
 
     def _speaker(self, marks: TurnMarks) -> Callable[[str], Awaitable[None]]:
         async def speak(sentence: str) -> None:
@@ -409,6 +418,8 @@ class CallSession:
         timing: TurnTiming,
         marks: TurnMarks,
         turn_end_at: float | None = None,  # when the silence was long enough to end the turn
+        *,
+        trace: record.TurnTrace | None = None,
     ) -> None:
         if marks.queued:  # the first sentence may be queued but not sent yet
             with contextlib.suppress(TimeoutError):
@@ -425,15 +436,21 @@ class CallSession:
             tts_first_audio_ms=ms(marks.tts),
             first_frame_out_ms=ms(marks.frame),
         )
-        for name, value in (
-            (metrics.TURN_STT_FINAL_MS, latency.stt_final_ms),
-            (metrics.TURN_LLM_FIRST_TOKEN_MS, latency.llm_first_token_ms),
-            (metrics.TURN_FIRST_SENTENCE_MS, latency.first_sentence_ms),
-            (metrics.TURN_TTS_FIRST_AUDIO_MS, latency.tts_first_audio_ms),
-            (metrics.TURN_FIRST_FRAME_OUT_MS, latency.first_frame_out_ms),
-        ):
-            if value is not None:
-                self._metrics.observe(name, value)
+        if trace is not None:
+            late, echo = self.playback.late_frames, self._turns.echo_held
+            trace.finish(
+                record.TurnMarksMs(
+                    latency.end_of_turn_ms,
+                    latency.stt_final_ms,
+                    latency.llm_first_token_ms,
+                    latency.first_sentence_ms,
+                    latency.tts_first_audio_ms,
+                    latency.first_frame_out_ms,
+                ),
+                late_frames=late - self._reported[0],
+                echo_guard_drops=echo - self._reported[1],
+            )
+            self._reported = (late, echo)
 
         def _append(call: Call) -> None:
             call.turns.append(latency)

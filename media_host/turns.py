@@ -131,6 +131,7 @@ class TurnDetector:
     _onset_run: int = 0  # consecutive windows just now between the onset threshold and the threshold
     _onset_credit: int = 0  # 1 when the current speech run began right after such a window
     echo_path: EchoPath = field(default_factory=EchoPath)
+    echo_held: int = 0  # windows the VAD took for speech that the echo guard held as the bot's echo
 
     def _frames(self, ms: float) -> int:
         return max(1, round(ms / FRAME_MS))
@@ -151,6 +152,8 @@ class TurnDetector:
         if probability >= self.config.onset_threshold and level > echo_level_dbfs - self.echo_margin_db():
             return probability
         self.echo_path.observe(echo_level_dbfs, level)
+        if probability >= self.config.threshold:
+            self.echo_held += 1  # speech to the VAD, held as the bot's own echo (telemetry)
         return 0.0
 
     def feed(

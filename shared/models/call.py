@@ -180,6 +180,11 @@ class CallConnection(_Part):
         max_length=2_000,
         description="words the media host says on the live call, then hangs up (a failed transfer's apology)",
     )
+    trace_parent: str | None = Field(
+        default=None,
+        max_length=64,
+        description="W3C traceparent of the span that answered or placed the call (telemetry links to it)",
+    )
 
 
 class ToolCall(_Part):
