@@ -26,6 +26,19 @@ AZURE_MARKERS = {
     "functions": ("WEBSITE_INSTANCE_ID", "dummy-instance"),
     "media": ("CONTAINER_APP_NAME", "media"),
 }
+# App settings a Flex Consumption app refuses (the platform sets the runtime itself; no content share)
+FLEX_CONSUMPTION_REJECTED = (
+    "FUNCTIONS_EXTENSION_VERSION",
+    "FUNCTIONS_WORKER_RUNTIME",
+    "FUNCTIONS_WORKER_RUNTIME_VERSION",
+    "FUNCTIONS_WORKER_PROCESS_COUNT",
+    "SCM_DO_BUILD_DURING_DEPLOYMENT",
+    "ENABLE_ORYX_BUILD",
+    "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+    "WEBSITE_CONTENTSHARE",
+    "WEBSITE_RUN_FROM_PACKAGE",
+    "WEBSITE_NODE_DEFAULT_VERSION",
+)
 
 # role name in main.bicep's `roles` -> the resource type it is granted on
 ROLE_TARGETS = {
@@ -141,6 +154,7 @@ def settings_problems(project: Project, functions: Mapping[str, RegisteredFuncti
         if settings.mode is not Mode.AZURE:
             problems.append(f"{process.role} settings: MODE must be azure, got {settings.mode}")
         if process.role == "media":
+            problems += _speech_problems(settings)
             grace = project.module_param("mediaHost", "terminationGraceSec")
             drain = settings.media.drain_timeout_sec
             if not isinstance(grace, int) or drain + DRAIN_MARGIN_SEC > grace:
@@ -149,7 +163,32 @@ def settings_problems(project: Project, functions: Mapping[str, RegisteredFuncti
                     f"{drain + DRAIN_MARGIN_SEC:g} s, got {grace!r}"
                 )
     functions_process = next(p for p in processes if p.role == "functions")
+    problems += [
+        f"functions settings: {name} is refused on Flex Consumption"
+        for name in FLEX_CONSUMPTION_REJECTED
+        if name in functions_process.values
+    ]
     return problems + _binding_problems(project, functions_process, functions)
+
+
+def _speech_problems(settings: Any) -> list[str]:
+    """With Azure Speech, the media host's settings make the SDK's configuration (built, not connected)."""
+    from shared.settings import SpeechBackend
+    from shared.speech.azure_speech import speech_config
+    from shared.speech.base import SpeechError
+
+    azure = settings.speech.azure
+    if settings.speech.backend is not SpeechBackend.AZURE:
+        return []
+    try:
+        speech_config(
+            key=azure.key.get_secret_value() if azure.key else None,
+            region=azure.region,
+            endpoint=azure.endpoint,
+        )
+    except SpeechError as exc:
+        return [f"media settings: {exc}"]
+    return []
 
 
 def _binding_problems(

@@ -11,7 +11,7 @@ from typing import NamedTuple
 import pytest
 
 from local.functions_host import RegisteredFunction
-from tests.infra import checks, linters, security, settings_checks
+from tests.infra import checks, images, linters, security, settings_checks
 from tests.infra.project import Project, broken_copy
 
 Check = Callable[[Project, dict[str, RegisteredFunction]], list[str]]
@@ -244,6 +244,39 @@ CASES = [
         "{ principalId: identities.outputs.mediaPrincipalId, roleDefinitionId: roles.acrPull }\n"
         "      { principalId: identities.outputs.functionPrincipalId, roleDefinitionId: roles.acrPull }",
         "identity function: role acrPull on registry is not implied by its settings",
+    ),
+    Case(
+        "flex-consumption-setting",
+        settings_checks.settings_problems,
+        "infra/main.bicep",
+        "  DURABLE_TASK_HUB: durableTaskHub\n",
+        "  DURABLE_TASK_HUB: durableTaskHub\n  FUNCTIONS_WORKER_RUNTIME: 'python'\n",
+        "FUNCTIONS_WORKER_RUNTIME is refused on Flex Consumption",
+    ),
+    Case(
+        "speech-region-and-endpoint",
+        settings_checks.settings_problems,
+        "infra/main.bicep",
+        "  SPEECH__AZURE__REGION: aiServices.outputs.region\n",
+        "  SPEECH__AZURE__REGION: aiServices.outputs.region\n"
+        "  SPEECH__AZURE__ENDPOINT: aiServices.outputs.endpoint\n",
+        "Azure Speech needs one of key/token and one of region/endpoint",
+    ),
+    Case(
+        "image-without-shared",
+        lambda project, _functions: images.image_problems(project),
+        "media_host/Dockerfile",
+        "COPY shared ./shared\n",
+        "",
+        "media_host/Dockerfile: no COPY brings shared/settings.py",
+    ),
+    Case(
+        "dockerignore-drops-code",
+        lambda project, _functions: images.image_problems(project),
+        ".dockerignore",
+        "!shared/\n",
+        "",
+        ".dockerignore leaves out shared",
     ),
     Case(
         "hadolint",

@@ -1,14 +1,17 @@
-"""The function app package `make deploy` publishes (scripts/package_functions.py with .funcignore)."""
+"""What is shipped: the function app package `make deploy` publishes (scripts/package_functions.py with
+.funcignore) and the container images (the Dockerfiles' COPY and .dockerignore)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 from scripts.package_functions import ignored, package_files
-from tests.infra.project import REPO
+from tests.infra.images import (
+    IMAGES,
+    docker_ignored,
+    dockerignore_patterns,
+    image_problems,
+    imported_repo_files,
+)
+from tests.infra.project import REPO, Project
 
 
 def test_funcignore_patterns_match_like_the_functions_tools() -> None:
@@ -28,23 +31,15 @@ def test_the_package_holds_every_repository_module_the_function_app_imports_and_
     files = set(package_files(REPO))
     assert {"function_app.py", "host.json", "requirements.txt"} <= files
     assert not [name for name in files if name.startswith(("tests/", "local/", ".venv/", "infra/", "bench/"))]
-    imported = subprocess.run(  # a fresh interpreter: what the Functions worker loads from the package
-        [
-            sys.executable,
-            "-c",
-            "import json, sys, function_app; "
-            "print(json.dumps([getattr(m, '__file__', None) for m in list(sys.modules.values())]))",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    ours = {
-        str(Path(path).relative_to(REPO))
-        for path in json.loads(imported.stdout.splitlines()[-1])
-        if path and Path(path).is_relative_to(REPO) and not Path(path).is_relative_to(REPO / ".venv")
-    }
-    assert "blueprints/calls.py" in ours
-    assert sorted(ours - files) == []
+    imported = imported_repo_files("function_app")
+    assert "blueprints/calls.py" in imported
+    assert sorted(imported - files) == []
+
+
+def test_each_image_copies_what_its_process_imports_and_dockerignore_keeps_it(project: Project) -> None:
+    assert image_problems(project) == []
+    assert "shared/settings.py" in imported_repo_files(*IMAGES["media_host/Dockerfile"])
+    patterns = dockerignore_patterns(project.root)
+    assert docker_ignored("tests/infra/test_package.py", patterns)
+    assert docker_ignored("shared/__pycache__/settings.cpython-311.pyc", patterns)
+    assert not docker_ignored("requirements-media.txt", patterns)
