@@ -34,8 +34,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Services, Call, dict[str, Any]], Awaitable[None]]
 
 EVENT_PREFIX = "Microsoft.Communication."
-MEDIA_RESTARTS = 4  # media streams started again for one call before giving up
-MEDIA_RESTART_DELAYS_SEC = (0.5, 1.0, 2.0, 4.0)  # a restarted media host takes a moment to listen
+MEDIA_RESTARTS = 5  # media streams started again for one call before giving up (15.5 s in all)
+MEDIA_RESTART_DELAYS_SEC = (0.5, 1.0, 2.0, 4.0, 8.0)  # a restarted media host takes a moment to listen
 SEEN_EVENT_TTL_SEC = 24 * 3600.0
 DTMF_LANGUAGE_KEYS = "123456789"
 _TONE_KEYS = {

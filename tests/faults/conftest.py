@@ -1,4 +1,5 @@
-"""Fixtures for the fault scenarios: a redis-server of this test's own, to kill or to freeze."""
+"""Fixtures for the fault scenarios: a time bound on every scenario, and a redis-server of the test's
+own, to kill or to freeze."""
 
 from __future__ import annotations
 
@@ -13,6 +14,28 @@ from pathlib import Path
 import pytest
 
 from tests.cache.conftest import _start_redis, _stop
+
+SCENARIO_LIMIT_SEC = 120  # a fault scenario that hangs fails here instead of stalling the suite
+
+
+class ScenarioTimeout(Exception):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def bounded_in_time() -> Iterator[None]:
+    """Each fault scenario fails after `SCENARIO_LIMIT_SEC` (SIGALRM in the test's own thread)."""
+
+    def expire(_signum: int, _frame: object) -> None:
+        raise ScenarioTimeout(f"fault scenario still running after {SCENARIO_LIMIT_SEC} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(SCENARIO_LIMIT_SEC)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @dataclass

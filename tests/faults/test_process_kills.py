@@ -5,6 +5,7 @@ the call ends (never dead air) and its post-call job is enqueued exactly once.""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ import pytest
 
 from local.dev import LocalStack
 from shared.composition import Services
-from shared.models import CallState
+from shared.models import CallState, Persona
 from tests.calls.test_telephony_flow import call_in_state, place
 from tests.stack import eventually, local_stack
 
@@ -42,11 +43,32 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         yield running
 
 
+async def _assistant_lines(services: Services, call_id: UUID) -> int:
+    call = await services.store.get(call_id)
+    return 0 if call is None else sum(1 for m in call.messages if m.persona is Persona.ASSISTANT)
+
+
+async def _more(services: Services, call_id: UUID, than: int) -> bool:
+    return await _assistant_lines(services, call_id) > than
+
+
 def _workers(stack: LocalStack) -> tuple[int, list[int]]:
     supervisor = stack._media_workers
     assert supervisor is not None and supervisor.poll() is None
-    workers = [pid for pid in _children(supervisor.pid) if pid != supervisor.pid]
+    workers = [pid for pid in _children(supervisor.pid) if b"spawn_main" in _cmdline(pid)]
     return supervisor.pid, workers
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # already gone
+        os.kill(pid, signal.SIGKILL)
 
 
 async def test_killed_media_workers_are_replaced_and_the_call_goes_on(
@@ -58,10 +80,11 @@ async def test_killed_media_workers_are_replaced_and_the_call_goes_on(
     connection = call.connection.call_connection_id
     stack.simulator.wait_for_delivery("MediaStreamingStarted", call_id=connection, timeout=30)
 
+    greeted = await eventually(lambda: _assistant_lines(services, call_id), "the greeting stored")
     _supervisor, workers = _workers(stack)
     assert workers
     for pid in workers:
-        os.kill(pid, signal.SIGKILL)
+        _kill(pid)
 
     stack.simulator.wait_for_delivery("MediaStreamingFailed", call_id=connection, timeout=15)
     restarted = stack.simulator.wait_for_delivery(
@@ -70,6 +93,11 @@ async def test_killed_media_workers_are_replaced_and_the_call_goes_on(
     assert restarted.status_code == 200
     resumed = await call_in_state(services, call_id, CallState.CONNECTED)
     assert resumed.connection.media_restarts >= 1
+    # the restarted worker resumed the conversation from the store and spoke (stored as heard)
+    await eventually(
+        lambda: _more(services, call_id, greeted), "the resumed conversation speaking again", within=30
+    )
+    resumed = await call_in_state(services, call_id, CallState.CONNECTED)
     await services.telephony.hang_up(resumed)
     await call_in_state(services, call_id, CallState.DISCONNECTED)
 
@@ -84,9 +112,9 @@ async def test_with_no_media_host_left_the_call_ends_with_one_post_call_job(
         "MediaStreamingStarted", call_id=call.connection.call_connection_id, timeout=30
     )
     supervisor, workers = _workers(stack)
-    os.kill(supervisor, signal.SIGKILL)  # no supervisor: nothing starts the workers again
+    _kill(supervisor)  # no supervisor: nothing starts the workers again
     for pid in workers:
-        os.kill(pid, signal.SIGKILL)
+        _kill(pid)
     stack._media_workers.wait(10)
 
     ended = await call_in_state(services, call_id, CallState.DISCONNECTED)
