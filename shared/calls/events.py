@@ -26,8 +26,11 @@ from shared.jobs.base import POST_CALL, Job
 from shared.models import Call, CallState, Message, MessageAction, Persona
 from shared.models.call import utc_now
 from shared.store.base import CallNotFoundError, update_call
+from shared.telemetry import names, record, spans
 from shared.telephony.base import TelephonyError
 from shared.telephony.callback_auth import check_call_secret
+
+from .outcome import call_outcome
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +89,8 @@ async def handle_call_events(
             continue
         data = event.get("data")
         try:
-            await handler(services, call, data if isinstance(data, dict) else {})
+            with spans.call_part(names.SPAN_EVENT, call, {names.ATTR_EVENT: kind}, new_trace=False):
+                await handler(services, call, data if isinstance(data, dict) else {})
         except (AttributeError, TypeError, KeyError, ValidationError) as exc:
             raise ValueError(f"event {kind}: malformed data: {exc}") from exc
         finished = finished or kind == "CallDisconnected"
@@ -166,8 +170,9 @@ async def _disconnected(services: Services, call: Call, data: dict[str, Any]) ->
             stored.recording_stopped_at = utc_now()  # once: a redelivered disconnect stops nothing
             stop_recording.append(stored.recording_id)
 
-    await _save(services, call, apply)
+    stored = await _save(services, call, apply)
     if enqueue:
+        record.call_ended(stored, call_outcome(stored))  # once per call, as the post-call job
         await services.jobs.enqueue(Job(kind=POST_CALL, call_id=str(call.call_id)))
     for recording_id in stop_recording:
         await _stop_recording(services, call, recording_id)

@@ -18,6 +18,7 @@ from shared.composition import Services
 from shared.models import Call, CallDirection, CallState
 from shared.models.call import check_e164, utc_now
 from shared.store.base import update_call
+from shared.telemetry import names, spans
 from shared.telephony.base import TelephonyError
 
 from .resume import carry_over, mark_taken_over
@@ -130,12 +131,23 @@ async def _answer(services: Services, incoming: IncomingCall) -> Call | None:
     )
     call.connection.server_call_id = incoming.server_call_id
     call.connection.correlation_id = incoming.correlation_id
+    with spans.call_part(names.SPAN_ANSWER, call, new_trace=False):
+        call.connection.trace_parent = spans.traceparent()  # the call's later parts link to this span
+        answered = await _answer_call(services, call, incoming)
+        if answered is not None:
+            log.info("call answered (%s)", "resumed" if answered.previous_call_id else "new conversation")
+        return answered
+
+
+async def _answer_call(services: Services, call: Call, incoming: IncomingCall) -> Call | None:
     previous = await _resumable(services, call)  # one indexed read: the media socket must find the
     if previous is not None:  # resumed conversation as soon as it connects
         carry_over(previous, into=call)
     call = await services.store.create(call)  # the call's events and media need the document
     try:
-        leg = await services.telephony.answer(incoming.incoming_call_context, call_route(settings, call))
+        leg = await services.telephony.answer(
+            incoming.incoming_call_context, call_route(services.settings, call)
+        )
     except TelephonyError as exc:
         await services.store.delete(call.call_id, caller_phone=call.caller_phone)
         if exc.final:

@@ -12,6 +12,7 @@ from shared.composition import Services
 from shared.models import Call, CallDirection, CallInitiate, LanguageSettings
 from shared.models.call import E164
 from shared.store.base import update_call
+from shared.telemetry import names, spans
 from shared.telephony.base import TelephonyError
 
 from .routing import call_route, with_new_secrets
@@ -81,6 +82,14 @@ async def place_call(services: Services, request: CallRequest) -> Call:
 async def dial(services: Services, call: Call) -> Call:
     """Store a new outbound call (with its secrets), then dial it; CallPlacementError if dialing failed,
     and then the document is removed."""
+    with spans.call_part(names.SPAN_PLACE, call, new_trace=False):
+        call.connection.trace_parent = spans.traceparent()  # the call's later parts link to this span
+        placed = await _dial(services, call)
+        log.info("call placed (%s)", placed.connection.correlation_id or "no correlation id")
+    return placed
+
+
+async def _dial(services: Services, call: Call) -> Call:
     settings = services.settings
     call = await services.store.create(call)
     try:

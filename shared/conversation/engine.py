@@ -18,6 +18,7 @@ from shared.conversation.tools import Speak
 from shared.conversation.wording import spoken_purpose
 from shared.llm.client import ModelFailure
 from shared.models import AgentKind, Call, CallDirection, Message, Persona
+from shared.telemetry import record
 from shared.telephony.base import TelephonyError
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,8 @@ class Conversation:
             log.warning("call %s: hang up after the farewell: %s", self.ctx.call.call_id, exc)
 
     async def _hand_over(self, reason: str) -> None:
+        record.fell_back("every model", "form")
+
         def _to_form(call: Call) -> None:
             call.agent = AgentKind.FORM
             call.agent_fallback_reason = reason

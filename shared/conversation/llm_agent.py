@@ -38,6 +38,7 @@ from shared.llm.fallback import FallbackChatModel, NoModelAvailable, Served
 from shared.llm.history import DEFAULT_HISTORY_BUDGET_TOKENS, build_chat
 from shared.llm.sentences import SentenceSplitter, clean_for_speech
 from shared.models import Call, Message, Persona, ToolCall
+from shared.telemetry import names, record
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +151,7 @@ class LlmAgent:
         timing: TurnTiming,
         documents: str = "",
     ) -> _Round:
-        for _ in models.models:
+        for attempt, _ in enumerate(models.models):
             chat = build_chat(
                 ctx.ports.prompts.system_prompt(ctx.placeholders()) + documents,
                 ctx.call.messages,
@@ -158,17 +159,19 @@ class LlmAgent:
             )
             result, served = _Round(), Served()
             try:
-                await self._stream(
-                    ctx,
-                    models,
-                    chat,
-                    result=result,
-                    speak=speak,
-                    filler=filler,
-                    timing=timing,
-                    served=served,
-                    skip=skip,
-                )
+                with record.llm_round(attempt) as span:
+                    await self._stream(
+                        ctx,
+                        models,
+                        chat,
+                        result=result,
+                        speak=speak,
+                        filler=filler,
+                        timing=timing,
+                        served=served,
+                        skip=skip,
+                    )
+                    span.set_attribute(names.ATTR_MODEL, served.model or "")
                 if not result.calls and not result.spoken:
                     raise ModelFailure(f"{served.model}: nothing to say")
                 return result

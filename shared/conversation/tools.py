@@ -21,6 +21,7 @@ from shared.conversation.retrieval import cite, policy, search_documents
 from shared.models import Call, Message, MessageAction, Persona, Reminder, ReminderOwner
 from shared.search.base import SearchIndexError
 from shared.sms.base import SmsError
+from shared.telemetry import record
 from shared.telephony.base import TelephonyError
 
 log = logging.getLogger(__name__)
@@ -177,7 +178,8 @@ async def _talk_to_human(ctx: CallContext, _args: TalkToHumanArgs, speak: Speak)
     await ctx.heard()
     ctx.outcome.leaving = True
     try:
-        await ctx.ports.telephony.transfer(ctx.call, target)
+        with record.transfer():
+            await ctx.ports.telephony.transfer(ctx.call, target)
     except TelephonyError as exc:
         log.warning("transfer of call %s failed: %s", ctx.call.call_id, exc)
         await speak(ctx.phrase("transfer_failed"))
@@ -201,7 +203,8 @@ async def _end_call(ctx: CallContext, _args: EndCallArgs, speak: Speak) -> ToolR
 async def _send_sms(ctx: CallContext, args: SendSmsArgs, _speak: Speak) -> ToolResult:
     await ctx.heard()  # a text cannot be taken back: not before the caller's turn is settled and heard
     try:
-        receipt = await ctx.ports.sms.send(ctx.call.caller_phone, args.message)
+        with record.sms("assistant"):
+            receipt = await ctx.ports.sms.send(ctx.call.caller_phone, args.message)
     except SmsError as exc:
         return _error(f"the SMS could not be sent: {exc}")
     await ctx.add_message(Message(persona=Persona.ASSISTANT, action=MessageAction.SMS, content=args.message))
@@ -336,4 +339,7 @@ async def run_tool(ctx: CallContext, name: str, arguments: str, speak: Speak) ->
         return _error(f"invalid arguments for {name}: {exc}")
     if args.customer_response:
         await speak(args.customer_response)
-    return await tool.handler(ctx, args, speak)
+    with record.tool_call(name):
+        result = await tool.handler(ctx, args, speak)
+    record.tool_done(name, result.ok, result.content)
+    return result

@@ -31,6 +31,7 @@ from shared.jobs.base import POST_CALL, Job
 from shared.models import Call, Persona
 from shared.models.call import utc_now
 from shared.store.base import update_call
+from shared.telemetry import names, spans
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +57,14 @@ async def post_call_input(services: Services, job: Job) -> PostCallInput | None:
     if call is None:
         log.warning("post-call job ignored: call %s not found", call_id)
         return None
-    return {
+    made: PostCallInput = {
         "call_id": str(call.call_id),
         "caller_phone": call.caller_phone,
         "interaction": has_interaction(call),
     }
+    if call.connection.trace_parent:  # the post-call spans link to the call's first span
+        made["trace_parent"] = call.connection.trace_parent
+    return made
 
 
 async def _load(services: Services, payload: PostCallInput) -> Call | None:
@@ -138,4 +142,6 @@ async def run_activity(services: Services, name: str, payload: PostCallInput) ->
     activity = ACTIVITY_FUNCTIONS.get(name)
     if activity is None:
         raise ValueError(f"unknown post-call activity {name!r}")
-    return await activity(services, payload)
+    attributes = {names.ATTR_ACTIVITY: name}
+    with spans.part(names.SPAN_POST_CALL, payload["call_id"], payload.get("trace_parent"), attributes):
+        return await activity(services, payload)

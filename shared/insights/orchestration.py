@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any, Protocol, TypedDict
+from typing import Any, NotRequired, Protocol, TypedDict
 
 ORCHESTRATOR = "post_call_orchestrator"
 SYNTHESIS = "synthesis"
@@ -33,6 +33,7 @@ class PostCallInput(TypedDict):
     call_id: str
     caller_phone: str
     interaction: bool
+    trace_parent: NotRequired[str | None]  # the span that answered or placed the call (telemetry links)
 
 
 @dataclass(frozen=True)

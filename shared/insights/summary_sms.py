@@ -40,6 +40,7 @@ from shared.models import Call, Message, MessageAction, Persona
 from shared.models.call import utc_now
 from shared.sms.base import SmsError, SmsOutcomeUnknownError, SmsUnavailableError
 from shared.store.base import CallNotFoundError, update_call
+from shared.telemetry import record
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +149,8 @@ async def _send_holding_lease(services: Services, call: Call, key: str, token: b
         return {"status": "already_sent" if call.summary_sms_sent_at else "not_sent"}
     body = summary_text(services, call)
     try:
-        receipt = await services.sms.send(call.caller_phone, body)
+        with record.sms("summary"):
+            receipt = await services.sms.send(call.caller_phone, body)
     except SmsUnavailableError:
         await services.cache.release(key, token)
         raise  # nothing was sent: the orchestration retries with backoff

@@ -16,6 +16,7 @@ import openai
 from openai.types.chat import ChatCompletionChunk
 
 from shared.settings import LlmModelSettings, LlmSettings
+from shared.telemetry import record
 
 DEFAULT_REQUEST_TIMEOUT_SEC = 60.0
 
@@ -61,6 +62,12 @@ def _is_content_filter(exc: openai.APIStatusError) -> bool:
     return exc.code == "content_filter" or "content_filter" in str(exc.body or "")
 
 
+def _count_usage(model: str, chunk: ChatCompletionChunk) -> None:
+    """The last chunk of a stream asked with `include_usage` carries the tokens used."""
+    if chunk.usage is not None:
+        record.tokens(model, chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+
+
 class OpenAiChatModel:
     """One deployment/model through an `openai.AsyncOpenAI` or `openai.AsyncAzureOpenAI` client."""
 
@@ -73,7 +80,12 @@ class OpenAiChatModel:
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
     ) -> AsyncIterator[ChatEvent]:
         try:
-            request: dict[str, Any] = {"model": self._model, "messages": messages, "stream": True}
+            request: dict[str, Any] = {
+                "model": self._model,
+                "messages": messages,
+                "stream": True,
+                "stream_options": {"include_usage": True},  # a last chunk with the token usage
+            }
             if tools:
                 request["tools"] = tools
             stream = cast(
@@ -81,6 +93,7 @@ class OpenAiChatModel:
                 await self._client.chat.completions.create(**request),
             )
             async for chunk in stream:
+                _count_usage(self.name, chunk)
                 if not chunk.choices:  # Azure sends prompt filter results first, with no choices
                     continue
                 choice = chunk.choices[0]

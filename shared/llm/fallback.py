@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.llm.client import ChatEvent, ChatModel, ContentFiltered, Finished, ModelFailure, TextDelta
+from shared.telemetry import record
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ class FallbackChatModel:
         health = self._memory.health.get(name)
         if health is None:
             return
+        record.model_failed(name, reason)
         if health.failed_at is None:
             log.warning("model %s failed, skipped for %.0f s: %s", name, self._cooldown, reason)
         health.failed_at, health.reason = self._clock(), reason
@@ -210,6 +212,7 @@ class FallbackChatModel:
                 if answering:
                     raise ModelFailure(f"{model.name} failed mid-answer: {_describe(exc)}") from exc
                 failures.append(f"{model.name}: {_describe(exc)}")
+                record.fell_back(model.name, "next")
                 continue
             self._recovered(model.name)
             return

@@ -116,8 +116,9 @@ def session_failed() -> None:
 
 
 @contextmanager
-def llm_round(number: int) -> Iterator[Span]:
-    with spans.step(names.SPAN_LLM_ROUND, {names.ATTR_ROUND: number}) as span:
+def llm_round(attempt: int) -> Iterator[Span]:
+    """One streamed completion; `attempt` counts the models tried before it in this round (0: first)."""
+    with spans.step(names.SPAN_LLM_ROUND, {names.ATTR_ATTEMPT: attempt}) as span:
         yield span
 
 
@@ -128,8 +129,7 @@ def model_failed(model: str, reason: str) -> None:
 
 def fell_back(from_model: str, to: str) -> None:
     """A turn moved on from `from_model` to the next model, or to the form agent (`to="form"`)."""
-    meters.model_fallbacks.add(1, {names.ATTR_MODEL: from_model, "fallback.to": to})
-    log.warning("model %s failed: the turn goes on with %s", from_model, to)
+    meters.model_fallbacks.add(1, {names.ATTR_MODEL: from_model, names.ATTR_FALLBACK_TO: to})
 
 
 def tokens(model: str, prompt: int | None, completion: int | None) -> None:

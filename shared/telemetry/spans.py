@@ -66,11 +66,6 @@ def parse_traceparent(value: str | None) -> SpanContext | None:
     return context if context.is_valid else None
 
 
-def _links(call: Call) -> list[Link]:
-    origin = parse_traceparent(call.connection.trace_parent)
-    return [Link(origin, {names.ATTR_CALL_ID: str(call.call_id)})] if origin is not None else []
-
-
 @contextmanager
 def call_part(
     name: str, call: Call, attributes: Mapping[str, AttributeValue] | None = None, *, new_trace: bool = True
@@ -79,14 +74,30 @@ def call_part(
     to the span that answered or placed the call, and the call id in the logs of the block. `new_trace`:
     a root span (the media host's session, whose socket carries no trace context); otherwise a child
     of the current span (a Functions invocation's)."""
-    context = otel_context.Context() if new_trace else None
+    merged = {**call_attributes(call), **(attributes or {})}
+    with part(name, call.call_id, call.connection.trace_parent, merged, new_trace=new_trace) as span:
+        yield span
+
+
+@contextmanager
+def part(
+    name: str,
+    call_id: object,
+    trace_parent: str | None,
+    attributes: Mapping[str, AttributeValue] | None = None,
+    *,
+    new_trace: bool = False,
+) -> Iterator[Span]:
+    """`call_part` when only the call id and its stored traceparent are at hand (post-call activities)."""
+    origin = parse_traceparent(trace_parent)
+    links = [Link(origin, {names.ATTR_CALL_ID: str(call_id)})] if origin is not None else []
     with (
-        call_scope(call.call_id),
+        call_scope(call_id),
         _tracer.start_as_current_span(
             name,
-            context=context,
-            attributes={**call_attributes(call), **(attributes or {})},
-            links=_links(call),
+            context=otel_context.Context() if new_trace else None,
+            attributes={names.ATTR_CALL_ID: str(call_id), **(attributes or {})},
+            links=links,
             record_exception=True,
         ) as span,
     ):
