@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -59,6 +60,8 @@ class Template:
 
     path: Path
     tree: dict[str, Any] = field(init=False)
+    given: dict[str, Any] = field(default_factory=dict)  # parameter values a caller passed, evaluated
+    _scope: list[dict[str, Any]] = field(default_factory=list)  # loop variables (`for item in ...`)
 
     def __post_init__(self) -> None:
         self.tree = parse(self.path)
@@ -98,6 +101,8 @@ class Template:
             self.tree["parameters"][name]["default"] = value
 
     def parameter_default(self, name: str) -> Any:
+        if name in self.given:
+            return self.given[name]
         default = self.parameters[name].get("default")
         return DUMMY if default is None else self.value(default)
 
@@ -118,11 +123,31 @@ class Template:
             return [self.value(item) for item in node]
         if isinstance(node, str):
             return self._string(node)
+        return self._object(node)
+
+    def _object(self, node: dict[str, Any]) -> Any:
         if "function" in node:
             return self._function(node["function"])
         if "operator" in node:
             return self._operator(node)
+        if "loop_type" in node:
+            return self._loop(node)
         return {self._key(key): self.value(item) for key, item in node.items()}
+
+    def _loop(self, node: dict[str, Any]) -> Any:
+        """`[for item in array: {...}]` (no index, no filter: what the templates use)."""
+        detail = node["loop_type"]["detail"]
+        items = self.value(detail["array_name"])
+        if not isinstance(items, list) or node.get("condition") is not None:
+            return DUMMY
+        results = []
+        for item in items:
+            self._scope.append({detail["item_name"]: item})
+            try:
+                results.append(self.value(node["config"]))
+            finally:
+                self._scope.pop()
+        return results
 
     def entries(self, node: Any) -> dict[str, Any]:
         """An object's entries as unevaluated nodes (keys evaluated), through variables and `union`."""
@@ -174,6 +199,9 @@ class Template:
 
     def _string(self, text: str) -> Any:
         if _IDENTIFIER.match(text):
+            scope = next((scope for scope in reversed(self._scope) if text in scope), None)
+            if scope is not None:
+                return scope[text]
             if text in self.variables:
                 return self.value(self.variables[text]["value"])
             if text in self.parameters:
@@ -191,7 +219,10 @@ class Template:
 
     def _resolve(self, path: list[str]) -> Any:
         root, *rest = path
-        if root in self.variables:
+        scope = next((scope for scope in reversed(self._scope) if root in scope), None)
+        if scope is not None:
+            current = scope[root]
+        elif root in self.variables:
             current = self.value(self.variables[root]["value"])
         elif root in self.parameters:
             current = self.parameter_default(root)
@@ -204,23 +235,10 @@ class Template:
         return current
 
     def _function(self, function: dict[str, Any]) -> Any:
-        kind = function.get("type")
-        arguments = list((function.get("parameters") or {}).values())
-        if kind == "union":
-            merged: dict[str, Any] = {}
-            for argument in arguments:
-                value = self.value(argument)
-                if isinstance(value, dict):
-                    merged.update(value)
-            return merged
-        if kind in ("replace", "to_lower") and arguments:
-            values = [self.value(argument) for argument in arguments]
-            if all(isinstance(value, str) for value in values) and DUMMY not in values[:1]:
-                return values[0].replace(values[1], values[2]) if kind == "replace" else values[0].lower()
-        if kind == "string" and arguments:
-            value = self.value(arguments[0])
-            return str(value).lower() if isinstance(value, bool) else str(value)
-        return DUMMY
+        handler = _FUNCTIONS.get(str(function.get("type")))
+        if handler is None:
+            return DUMMY
+        return handler([self.value(argument) for argument in (function.get("parameters") or {}).values()])
 
     def _operator(self, node: dict[str, Any]) -> Any:
         operator = node["operator"]
@@ -233,6 +251,54 @@ class Template:
             if isinstance(left, int) and isinstance(right, int):
                 return left + right if operator["type"] == "add" else left - right
         return DUMMY
+
+
+def _union(values: list[Any]) -> Any:
+    merged: dict[str, Any] = {}
+    for value in values:
+        if isinstance(value, dict):
+            merged.update(value)
+    return merged
+
+
+def _replace(values: list[Any]) -> Any:
+    if len(values) == 3 and all(isinstance(value, str) for value in values):
+        return values[0].replace(values[1], values[2])
+    return DUMMY
+
+
+def _to_lower(values: list[Any]) -> Any:
+    return values[0].lower() if values and isinstance(values[0], str) else DUMMY
+
+
+def _items(values: list[Any]) -> Any:
+    """An object's entries as [{key, value}], by key (Bicep sorts them)."""
+    if not values or not isinstance(values[0], dict):
+        return DUMMY
+    return [{"key": key, "value": values[0][key]} for key in sorted(values[0])]
+
+
+def _concat(values: list[Any]) -> Any:
+    if all(isinstance(value, list) for value in values):
+        return [item for value in values for item in value]
+    return "".join(str(value) for value in values)
+
+
+def _string(values: list[Any]) -> Any:
+    if not values:
+        return DUMMY
+    return str(values[0]).lower() if isinstance(values[0], bool) else str(values[0])
+
+
+# the Bicep functions the evaluator knows (pycep's names), on evaluated arguments
+_FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
+    "union": _union,
+    "replace": _replace,
+    "to_lower": _to_lower,
+    "items": _items,
+    "concat": _concat,
+    "string": _string,
+}
 
 
 @dataclass(frozen=True)

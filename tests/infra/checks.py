@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -19,6 +20,7 @@ from tests.infra.project import Project, handled_event_types
 
 EVENT_SUBSCRIPTION = "Microsoft.EventGrid/systemTopics/eventSubscriptions"
 FUNCTION_PATH = re.compile(r"/functions/([^/]+)$")
+PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"  # what the tests (and the code) run on
 INCOMING_CALL_MAX_TTL_MIN = 5  # a call not answered within seconds is gone: a late retry is useless
 
 
@@ -186,27 +188,46 @@ def names_problems(project: Project, functions: Mapping[str, RegisteredFunction]
         BlobSettings().container,
     )
 
+    problems += _media_host_problems(project, same)
+    site = project.resource("functionApp", "Microsoft.Web/sites")["properties"]["functionAppConfig"]
+    same("function app runtime", site["runtime"], {"name": "python", "version": PYTHON})
+    warm = {str(group["name"]) for group in site["scaleAndConcurrency"].get("alwaysReady") or []}
+    for group in sorted(warm):
+        name = group.removeprefix("function:")
+        if group.startswith("function:") and name not in functions:
+            problems.append(f"always-ready function {name} is not a function that function_app registers")
+    incoming = [n for n, f in functions.items() if any(t.endswith("IncomingCall") for t in _handled(f))]
+    for name in incoming:
+        if f"function:{name}" not in warm:
+            problems.append(
+                f"{name} answers calls: it must be always ready (no cold start on a ringing call)"
+            )
+    if "http" not in warm:
+        problems.append("the HTTP group must be always ready (ACS callbacks wait for it)")
+    return problems
+
+
+def _media_host_problems(project: Project, same: Callable[[str, Any, Any], None]) -> list[str]:
+    """The container app's port and probes, and the image's command, against the media host's code."""
+    problems: list[str] = []
     port = media_port_default()
-    same("media host port", project.module_param("mediaHost", "port"), port)
+    template = project.resource("mediaHost", "Microsoft.App/containerApps")["properties"]
+    same("media host port", template["configuration"]["ingress"]["targetPort"], port)
     routes = media_health_routes()
-    same("liveness probe", project.module_param("mediaHost", "livenessPath"), routes.get("liveness"))
-    same("readiness probe", project.module_param("mediaHost", "readinessPath"), routes.get("readiness"))
-    command = dockerfile_command(project.root / "media_host" / "Dockerfile")
+    probes = {probe["type"]: probe["httpGet"] for probe in template["template"]["containers"][0]["probes"]}
+    same("liveness probe", probes.get("Liveness", {}).get("path"), routes.get("liveness"))
+    same("readiness probe", probes.get("Readiness", {}).get("path"), routes.get("readiness"))
+    for kind, probe in probes.items():
+        same(f"{kind} probe port", probe.get("port"), port)
+    dockerfile = project.root / "media_host" / "Dockerfile"
+    command = dockerfile_command(dockerfile)
     if command[:3] != ["python", "-m", "media_host"]:
         problems.append(f"media_host/Dockerfile: CMD must run python -m media_host, got {command}")
     options = dict(zip(command[3::2], command[4::2], strict=False))
     same("Dockerfile --host", options.get("--host"), "0.0.0.0")
     same("Dockerfile --port", options.get("--port"), str(port))
-
-    for name in project.variable("alwaysReadyFunctions"):
-        if name not in functions:
-            problems.append(f"always-ready function {name} is not a function that function_app registers")
-    incoming = [n for n, f in functions.items() if any(t.endswith("IncomingCall") for t in _handled(f))]
-    for name in incoming:
-        if name not in project.variable("alwaysReadyFunctions"):
-            problems.append(
-                f"{name} answers calls: it must be always ready (no cold start on a ringing call)"
-            )
+    base = re.search(r"^FROM python:(\d+\.\d+)", dockerfile.read_text(encoding="utf-8"), re.MULTILINE)
+    same("media host image Python", base.group(1) if base else None, PYTHON)
     return problems
 
 

@@ -9,7 +9,7 @@ import json
 import re
 import shutil
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ COPIED = ("infra", "media_host/Dockerfile", ".github/workflows", "compose.yaml",
 @dataclass
 class Project:
     root: Path
+    _instances: dict[str, Template] = field(default_factory=dict, repr=False)
 
     @property
     def infra(self) -> Path:
@@ -59,6 +60,26 @@ class Project:
 
     def module_param(self, symbol: str, name: str) -> Any:
         return self.main.value(self.module(symbol).params[name])
+
+    def instance(self, symbol: str) -> Template:
+        """A module's template with the parameter values main.bicep passes it (evaluated), so what the
+        module builds from them (app settings, a container's environment, probes) can be read."""
+        if symbol not in self._instances:
+            module = self.module(symbol)
+            template = Template(self.infra / module.path)
+            template.given = {name: self.main.value(node) for name, node in module.params.items()}
+            self._instances[symbol] = template
+        return self._instances[symbol]
+
+    def resource(self, symbol: str, resource_type: str) -> dict[str, Any]:
+        """The evaluated body of the one resource of `resource_type` that module `symbol` declares."""
+        template = self.instance(symbol)
+        found = [
+            r for r in template.resources.values() if r["type"] == resource_type and not r.get("existing")
+        ]
+        if len(found) != 1:
+            raise LookupError(f"{self.module(symbol).path}: {len(found)} resources of type {resource_type}")
+        return dict(template.value(template.resource_config(found[0])))
 
     def host_json(self) -> dict[str, Any]:
         return dict(json.loads((self.root / "host.json").read_text(encoding="utf-8")))

@@ -88,21 +88,16 @@ def security_problems(project: Project) -> list[str]:
 
 
 def _replica_problems(project: Project) -> list[str]:
-    """The media host always runs: at least one replica, wired to the template's scale rule."""
+    """The media host always runs: at least one replica, and a scale rule for more."""
     problems: list[str] = []
     media: Template = project.module_template("mediaHost")
-    minimum = project.module_param("mediaHost", "minReplicas")
-    if not isinstance(minimum, int) or minimum < 1:
-        problems.append(f"main.bicep mediaHost: minReplicas must be >= 1, got {minimum!r}")
     floor = media.decorator("min_value", "minReplicas")
     if not isinstance(floor, int) or floor < 1:
         problems.append(f"mediahost.bicep: parameter minReplicas needs @minValue(1), got {floor!r}")
-    for symbol, resource in media.resources.items():
-        if resource["type"] != "Microsoft.App/containerApps":
-            continue
-        scale = lookup(media.resource_config(resource), "properties.template.scale") or {}
-        if scale.get("minReplicas") != "minReplicas":
-            problems.append(f"mediahost.bicep {symbol}: scale.minReplicas must be the minReplicas parameter")
-        if not scale.get("rules"):
-            problems.append(f"mediahost.bicep {symbol}: no scale rule (calls need more replicas under load)")
+    scale = project.resource("mediaHost", "Microsoft.App/containerApps")["properties"]["template"]["scale"]
+    minimum = scale.get("minReplicas")
+    if not isinstance(minimum, int) or minimum < 1:
+        problems.append(f"media host: minReplicas must be >= 1, got {minimum!r}")
+    if not scale.get("rules"):
+        problems.append("media host: no scale rule (calls need more replicas under load)")
     return problems

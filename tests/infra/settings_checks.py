@@ -86,30 +86,53 @@ def _principal(template: Template, node: Any) -> str:
     return path[0] if path else str(template.value(node))
 
 
+def function_app_environment(project: Project) -> dict[str, str]:
+    """The app settings functionapp.bicep gives the site (its `appsettings` config), evaluated."""
+    settings = project.resource("functionApp", "Microsoft.Web/sites/config")
+    return {str(name): _text(value) for name, value in (settings.get("properties") or {}).items()}
+
+
+def media_host_environment(project: Project) -> tuple[dict[str, str], list[str]]:
+    """The media host container's environment as mediahost.bicep builds it: a `secretRef` reads a
+    container-app secret, which must point at Key Vault. Also the problems found on the way."""
+    app = project.resource("mediaHost", "Microsoft.App/containerApps")
+    secrets = {
+        secret.get("name"): secret for secret in app["properties"]["configuration"].get("secrets") or []
+    }
+    environment: dict[str, str] = {}
+    problems: list[str] = []
+    for variable in app["properties"]["template"]["containers"][0].get("env") or []:
+        name = str(variable["name"])
+        if "secretRef" not in variable:
+            environment[name] = _text(variable.get("value"))
+        elif "keyVaultUrl" not in secrets.get(variable["secretRef"], {}):
+            problems.append(
+                f"media host: {name} reads secret {variable['secretRef']}, not a Key Vault secret"
+            )
+        else:
+            environment[name] = SECRET
+    return environment, problems
+
+
 def process_settings(project: Project) -> list[ProcessSettings]:
+    """Each process's settings: the values its module gives it, and main.bicep's nodes behind them."""
     main = project.main
-    function_nodes = main.entries(project.module("functionApp").params["appSettings"])
     media_nodes = main.entries(project.module("mediaHost").params["settings"])
     secret_nodes = main.entries(project.module("mediaHost").params["secretSettings"])
-    processes = [
+    return [
         ProcessSettings(
             "functions",
             _principal(main, project.module("functionApp").params["identityId"]),
-            function_nodes,
-            {},
+            main.entries(project.module("functionApp").params["appSettings"]),
+            function_app_environment(project),
         ),
         ProcessSettings(
             "media",
             _principal(main, project.module("mediaHost").params["identityId"]),
             {**media_nodes, **secret_nodes},
-            {},
+            media_host_environment(project)[0],
         ),
     ]
-    for process in processes:
-        process.values = {name: _text(main.value(node)) for name, node in process.nodes.items()}
-        for name in secret_nodes if process.role == "media" else ():
-            process.values[name] = SECRET
-    return processes
 
 
 @contextlib.contextmanager
@@ -143,7 +166,7 @@ def load_process_settings(process: ProcessSettings) -> Any:
 def settings_problems(project: Project, functions: Mapping[str, RegisteredFunction]) -> list[str]:
     from shared.settings import Mode, SettingsError
 
-    problems: list[str] = []
+    problems = list(media_host_environment(project)[1])
     processes = process_settings(project)
     for process in processes:
         try:
@@ -155,7 +178,8 @@ def settings_problems(project: Project, functions: Mapping[str, RegisteredFuncti
             problems.append(f"{process.role} settings: MODE must be azure, got {settings.mode}")
         if process.role == "media":
             problems += _speech_problems(settings)
-            grace = project.module_param("mediaHost", "terminationGraceSec")
+            app = project.resource("mediaHost", "Microsoft.App/containerApps")
+            grace = app["properties"]["template"].get("terminationGracePeriodSeconds")
             drain = settings.media.drain_timeout_sec
             if not isinstance(grace, int) or drain + DRAIN_MARGIN_SEC > grace:
                 problems.append(
