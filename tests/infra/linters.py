@@ -51,6 +51,10 @@ def actionlint_problems(project: Project) -> list[str]:
 
 def checkov_findings(project: Project) -> dict[str, Any]:
     """One checkov run over the project's templates and Dockerfiles: failed checks and parsing errors."""
+    if not CHECKOV.is_file():
+        raise AssertionError(
+            f"checkov is not installed at {CHECKOV}: run make install (scripts/install-python-tools.sh)"
+        )
     result = _run(
         [
             CHECKOV,
