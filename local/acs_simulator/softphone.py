@@ -45,7 +45,7 @@ __all__ = ["SOFTPHONE_RATE", "softphone_routes"]
 
 SOFTPHONE_RATE = 16000
 _POLL_S = 0.3
-SMS_WAIT_S = 30.0  # after the call: how long the page still hears of new texts (the post-call SMS)
+SMS_WAIT_S = 90.0  # after the call: how long the page still hears of new texts (the post-call SMS)
 _MAX_QUEUED_FRAMES = 500  # 10 s of bot audio waiting for a slow browser
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _STATIC = Path(__file__).with_name("static")
