@@ -6,7 +6,8 @@ periodic sweep, and the media host when a call's stream closes, look at the call
 `disconnected` and were not updated for `STALE_AFTER`: each is checked with the telephony service,
 and one the service no longer knows (or reports disconnected), or one that never got a connection,
 is finished exactly as CallDisconnected would have finished it. The post-call job is enqueued once:
-the `post_call_enqueued_at` mark on the document decides, whoever finishes the call.
+the `post_call_enqueued_at` mark on the document decides, whoever finishes the call. A post-call job
+that never finished (it died with a local process, or its message was lost) is enqueued again.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from uuid import UUID
 
 from shared.calls.events import finish_call
 from shared.composition import Services
+from shared.jobs.base import POST_CALL, Job
 from shared.models import Call, CallState
 from shared.models.call import utc_now
+from shared.store.base import update_call
 from shared.telephony.base import TelephonyError
 
 log = logging.getLogger(__name__)
@@ -27,6 +30,8 @@ log = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=2)
 NEVER_CONNECTED_AFTER = timedelta(minutes=5)  # a ring that was never answered has rung out by then
 SWEEP_LIMIT = 200
+POST_CALL_RETRY_AFTER = timedelta(minutes=15)  # the job's activities retry for up to ~5 minutes
+POST_CALL_REQUEUES = 3
 _GONE = (None, "disconnected", "disconnecting")
 
 
@@ -35,6 +40,7 @@ class Reconciled:
     finished: list[UUID] = field(default_factory=list)
     live: list[UUID] = field(default_factory=list)
     unknown: list[UUID] = field(default_factory=list)
+    requeued: list[UUID] = field(default_factory=list)
 
 
 async def reconcile_call(services: Services, call: Call, *, now: datetime | None = None) -> bool | None:
@@ -60,10 +66,44 @@ async def reconcile_call(services: Services, call: Call, *, now: datetime | None
     return True
 
 
+async def requeue_post_call_jobs(services: Services, *, now: datetime | None = None) -> list[UUID]:
+    """Post-call jobs enqueued `POST_CALL_RETRY_AFTER` ago and still not done (the job died with its
+    process, or its message was lost) are enqueued again, at most `POST_CALL_REQUEUES` times: every
+    activity is idempotent, so a second run finishes what the first left."""
+    now = now or utc_now()
+    requeued: list[UUID] = []
+    for call in await services.store.list_post_call_pending(now - POST_CALL_RETRY_AFTER, SWEEP_LIMIT):
+        if call.post_call_requeued < POST_CALL_REQUEUES and await _requeue(services, call, now):
+            requeued.append(call.call_id)
+    return requeued
+
+
+async def _requeue(services: Services, call: Call, now: datetime) -> bool:
+    again: list[bool] = []
+
+    def mark(stored: Call) -> None:
+        again.clear()
+        if stored.post_call_done_at is None and stored.post_call_requeued < POST_CALL_REQUEUES:
+            stored.post_call_requeued += 1
+            stored.post_call_enqueued_at = now
+            again.append(True)
+
+    await update_call(services.store, call.call_id, mark, caller_phone=call.caller_phone)
+    if again:
+        log.warning("call %s: post-call job not done, enqueued again", call.call_id)
+        await services.jobs.enqueue(Job(kind=POST_CALL, call_id=str(call.call_id)))
+    return bool(again)
+
+
 async def reconcile_calls(services: Services, *, now: datetime | None = None) -> Reconciled:
-    """The periodic sweep: every unfinished call not updated for `STALE_AFTER` is reconciled."""
+    """The periodic sweep: every unfinished call not updated for `STALE_AFTER` is reconciled, and the
+    post-call jobs that never finished are enqueued again."""
     now = now or utc_now()
     result = Reconciled()
+    try:
+        result.requeued = await requeue_post_call_jobs(services, now=now)
+    except Exception:  # the calls below are swept all the same
+        log.exception("post-call jobs could not be enqueued again")
     for call in await services.store.list_unfinished(now - STALE_AFTER, SWEEP_LIMIT):
         try:
             outcome = await reconcile_call(services, call, now=now)

@@ -290,6 +290,9 @@ class Call(_Part):
     )
     recording_stopped_at: datetime | None = None
     post_call_enqueued_at: datetime | None = None
+    post_call_requeued: int = Field(
+        default=0, ge=0, description="post-call jobs enqueued again (none finished)"
+    )
     summary_sms_sent_at: datetime | None = Field(default=None, description="the post-call SMS went out")
     summary_sms_error: str | None = Field(
         default=None, max_length=2000, description="why the post-call SMS was not sent, or may not have been"

@@ -87,6 +87,10 @@ class CallStore(Protocol):
         """The call whose `recording_id` matches, else the latest whose server call id matches."""
         ...
 
+    async def list_post_call_pending(self, enqueued_before: datetime, limit: int) -> list[Call]:
+        """Calls whose post-call job was enqueued before `enqueued_before` and has not finished."""
+        ...
+
     async def list_unfinished(self, updated_before: datetime, limit: int) -> list[Call]:
         """Calls not `disconnected` and not updated since `updated_before`, the least recently updated
         first: the calls whose last events may have been lost (the reconciliation sweep)."""

@@ -237,6 +237,24 @@ class CosmosCallStore:
             raise self._error(exc) from exc
         return calls
 
+    async def list_post_call_pending(self, enqueued_before: datetime, limit: int) -> list[Call]:
+        size = clamp_due_limit(limit)
+        calls: list[Call] = []
+        try:
+            query = self._container.query_items(
+                "SELECT TOP @limit * FROM c WHERE IS_STRING(c.post_call_enqueued_at)"
+                " AND NOT IS_STRING(c.post_call_done_at) AND c.post_call_enqueued_at < @before",
+                parameters=[
+                    {"name": "@limit", "value": size},
+                    {"name": "@before", "value": enqueued_before.isoformat()},
+                ],
+            )
+            async for document in query:
+                calls.append(_from_document(document))
+        except exceptions.CosmosHttpResponseError as exc:
+            raise self._error(exc) from exc
+        return calls
+
     async def list_unfinished(self, updated_before: datetime, limit: int) -> list[Call]:
         size = clamp_due_limit(limit)
         calls: list[Call] = []

@@ -304,6 +304,19 @@ class SqliteCallStore:
 
         return [self._to_call(row) for row in await self._read(work)]
 
+    async def list_post_call_pending(self, enqueued_before: datetime, limit: int) -> list[Call]:
+        size = clamp_due_limit(limit)
+
+        def work(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
+            return db.execute(
+                "SELECT doc, etag FROM calls WHERE json_extract(doc, '$.post_call_done_at') IS NULL"
+                " AND julianday(json_extract(doc, '$.post_call_enqueued_at')) < julianday(?)"
+                " ORDER BY updated_at LIMIT ?",
+                (_timestamp(enqueued_before), size),
+            ).fetchall()
+
+        return [self._to_call(row) for row in await self._read(work)]
+
     async def ping(self) -> None:
         await self._run(lambda db: db.execute("SELECT 1").fetchone())
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
@@ -79,3 +79,20 @@ async def test_a_call_answered_just_before_a_crash_is_finished(services: Service
     stored = await services.store.get(created.call_id)
     assert stored is not None and stored.connection.state is CallState.DISCONNECTED
     assert _jobs(services, created.call_id) == 1
+
+
+async def test_a_post_call_job_that_died_with_its_process_is_enqueued_again(services: Services) -> None:
+    died = with_new_secrets(Call(caller_phone="+33655555555", direction=CallDirection.INBOUND))
+    died.connection.state = CallState.DISCONNECTED
+    died.post_call_enqueued_at = utc_now() - timedelta(minutes=20)  # the job went with the process
+    done = died.model_copy(deep=True, update={"call_id": uuid4(), "post_call_done_at": utc_now()})
+    for call in (died, done):
+        await services.store.create(call)
+
+    first = await reconcile_calls(services)
+    again = await reconcile_calls(services)
+    assert first.requeued == [died.call_id]
+    assert again.requeued == []  # enqueued just now: its new run gets time to finish
+    assert _jobs(services, died.call_id) == 1 and _jobs(services, done.call_id) == 0
+    stored = await services.store.get(died.call_id)
+    assert stored is not None and stored.post_call_requeued == 1
