@@ -28,6 +28,8 @@ class _Item:
     pcm: bytes
     on_start: Callable[[float], None] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    sent: int = 0  # bytes sent to the phone
+    dropped: bool = False  # stopped (barge-in) before all of it was sent
 
 
 class Playback:
@@ -52,6 +54,7 @@ class Playback:
         self.late_frames = 0  # frames sent more than two frame times after their due time
         self._resuming = True  # the first frame after an idle gap is not late: there was nothing to send
         self.stops_sent = 0
+        self._stopped: list[_Item] = []  # what the last stop dropped
 
     @property
     def playing(self) -> bool:
@@ -82,11 +85,23 @@ class Playback:
         self._wakeup.set()
         return item.done
 
+    def heard_share(self, done: asyncio.Event) -> float | None:
+        """How much of a queued audio (its `enqueue` event) reached the phone: 1.0 unless a stop
+        dropped it, then the share sent before the stop; None when it is no longer queued or playing."""
+        for item in self._stopped:
+            if item.done is done:
+                return item.sent / len(item.pcm) if item.pcm else 1.0
+        return None
+
     async def stop(self) -> bool:
         """Drop the queue and tell the phone to drop its buffer. True when something was playing."""
         was_playing = self.playing
+        self._stopped = []
         while self._queue:
-            self._queue.popleft().done.set()
+            item = self._queue.popleft()
+            item.dropped = True
+            self._stopped.append(item)
+            item.done.set()
         self._next_due = 0.0
         self._levels.clear()
         if was_playing:
@@ -121,6 +136,7 @@ class Playback:
                 offset += self.frame_bytes
                 self._levels.append(level_dbfs(frame))
                 await self._send(audio_data(frame))
+                item.sent = offset
                 self.frames_sent += 1
                 self._next_due += FRAME_MS / 1000
             if self._queue and self._queue[0] is item:

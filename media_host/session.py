@@ -19,6 +19,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from media_host.continuation import Continuation
 from media_host.end_of_turn import TurnEnd, TurnEndPolicy
+from media_host.heard import HeardLog, trim_unheard
 from media_host.playback import Playback
 from media_host.protocol import AudioData, AudioMetadata, DtmfData, ProtocolError, frame_bytes, parse_inbound
 from media_host.turns import (
@@ -115,6 +116,7 @@ class CallSession:
         self._last_activity = clock()
         self._silence_prompts = 0
         self._previous_sentence: asyncio.Event | None = None
+        self._heard = HeardLog()  # the current answer's sentences, trimmed to what was heard on a barge-in
         self._closed = False
         self._reported = (0, 0)  # late frames and echo-guard drops already counted in telemetry
         conversation.ctx.drain = self._drain
@@ -296,6 +298,9 @@ class CallSession:
         await self._interrupt()
         onset_ms = self._turns.config.cutoff_ms  # speech confirmed `cutoff_ms` after its onset
         record.barge_in((self._clock() - confirmed_at) * 1000 + onset_ms)
+        cuts = self._heard.cuts(self.playback)
+        if cuts:
+            await self.conversation.ctx.save(lambda call: trim_unheard(call, cuts))
 
     def _may_continue(self, now: float) -> bool:
         """Speech now would continue the last turn: it ended moments ago and its answer is still
@@ -329,14 +334,7 @@ class CallSession:
 
     async def _on_dtmf(self, tone: str) -> None:
         """A key chooses the language (1 = first available, 2 = second...) when several are offered."""
-        languages = self.call.initiate.lang.availables
-        if tone.isdigit() and 0 < int(tone) <= len(languages) and len(languages) > 1:
-            code = languages[int(tone) - 1].short_code
-
-            def _set(call: Call) -> None:
-                call.lang_short_code = code
-
-            await self.conversation.ctx.save(_set)
+        await self.conversation.ctx.key_pressed(tone)
 
     # the agent's turn
 
@@ -347,6 +345,7 @@ class CallSession:
             return
         if self._agent is not None and not self._agent.done():
             await self._interrupt()  # the caller spoke again before the answer came: answer the newest
+        self._heard.clear()
         self._agent = asyncio.create_task(
             self._guard(self._turn(segments, speech_end_at, turn_end_at)), name="agent-turn"
         )
@@ -401,6 +400,7 @@ class CallSession:
         if marks is not None and not marks.queued:
             marks.queued, on_start = True, marks.first_frame
         done = self.playback.enqueue(b"".join(chunks), on_start=on_start)
+        self._heard.said(done, sentence)
         previous, self._previous_sentence = self._previous_sentence, done
         if previous is not None:
             await previous.wait()

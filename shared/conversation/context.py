@@ -55,7 +55,6 @@ class FormState:
     attempts: int = 0
     last_noted: str | None = None
     confirming: str | None = None  # a value read back with "is that right?", not answered yet
-    heard_caller: bool = False  # the caller spoke at least once (their first words answer the greeting)
     done: bool = False
 
 

@@ -7,7 +7,6 @@ for the rest of the call when every model fails (the call records it).
 from __future__ import annotations
 
 import logging
-import re
 
 from shared.composition import Services
 from shared.conversation.context import CallContext, ConversationPorts
@@ -22,7 +21,6 @@ from shared.telemetry import record
 from shared.telephony.base import TelephonyError
 
 log = logging.getLogger(__name__)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 class Conversation:
@@ -64,20 +62,10 @@ class Conversation:
         return self.ctx.phrase("hello")
 
     async def _greet(self, greeting: str, speak: Speak) -> None:
-        """Say the greeting sentence by sentence and store what the caller heard of it: a caller who
-        cuts in (barge-in cancels this) heard only the sentences played before."""
-        sentences = [s for s in _SENTENCE_END.split(greeting) if s.strip()]
-        heard = 0  # sentences fully played: `speak` returns once the previous one was
-        try:
-            for index, sentence in enumerate(sentences):
-                await speak(sentence)
-                heard = index
-            await self.ctx.heard()
-            heard = len(sentences)
-        finally:
-            if heard:
-                said = " ".join(sentences[:heard])
-                await self.ctx.add_message(Message(persona=Persona.ASSISTANT, content=said))
+        """Say the greeting and store it. A caller who cuts in heard only part of it: the media host
+        trims the stored greeting to what was played (`media_host.heard`)."""
+        await speak(greeting)
+        await self.ctx.add_message(Message(persona=Persona.ASSISTANT, content=greeting))
 
     async def respond(self, text: str, speak: Speak, timing: TurnTiming | None = None) -> None:
         """Store what the caller said, then let the agent in charge answer."""

@@ -95,7 +95,6 @@ class FormAgent:
 
     async def resume(self, ctx: CallContext, speak: Speak) -> None:
         """Back on a resumed call: go straight to the next missing field."""
-        ctx.form.heard_caller = True
         await self.open(ctx, speak)
 
     async def open(self, ctx: CallContext, speak: Speak) -> None:
@@ -143,7 +142,6 @@ class FormAgent:
             await turn.say(ctx.phrase("form_still_done"))
         else:
             await self._capture(ctx, turn, text)
-        state.heard_caller = True
 
     def _fields(self, ctx: CallContext) -> list[ClaimField]:
         return list(ctx.call.initiate.claim)
@@ -174,7 +172,8 @@ class FormAgent:
     async def _capture(self, ctx: CallContext, turn: _Turn, text: str) -> None:
         state = ctx.form
         asked = self._field(ctx, state.asking)
-        opening = not state.heard_caller and asked is None
+        said = [m for m in ctx.call.messages if m.persona is Persona.HUMAN]
+        opening = asked is None and len(said) <= 1  # the answer to the greeting (a taken-back turn is gone)
         found = read_utterance(
             text, self._fields(ctx), ctx.call.claim, ctx.parse_context(), asked=asked, opening=opening
         )

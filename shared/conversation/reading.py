@@ -28,7 +28,8 @@ _NEED_HINTS: Final = (
 )  # fmt: skip
 _CLAUSE_BREAK: Final = re.compile(
     r"(?<=[.!?;])\s+|,\s+(?=(?:and |et |but |mais |so |donc )?(?:my|mon|ma|mes|it|it's|i|i'm|je|j'ai|c'est"
-    r"|the|le|la|les|this|that|there|il|elle|we|nous|on|you|vous|please|call|reach)\b)|\s+(?:and|et)\s+(?=(?:my|mon|ma|mes)\s)",
+    r"|the|le|la|les|this|that|there|il|elle|we|nous|on|you|vous|please|call|reach)\b)|\s+(?:and|et)\s+(?=(?:my|mon|ma|mes)\s)"
+    r"|\s+(?=(?:my name is|my name's|je m'appelle|mon nom est)\b)",
     re.IGNORECASE,
 )
 _INTRODUCTION: Final = re.compile(
@@ -111,7 +112,8 @@ def _name(  # noqa: PLR0917 (one call site, the reader's own state)
             value = _value(claim_field, " ".join(said), ctx) if said else None
             if value is None:
                 return []
-            taken.update(i for i, c in enumerate(clauses) if _INTRODUCTION.search(c) or c == said[0])
+            introduced = [i for i, c in enumerate(clauses) if _INTRODUCTION.search(c)]
+            taken.update(introduced or (i for i in range(len(clauses)) if i not in taken))
             return [Found(claim_field, value)]
     return []
 
@@ -155,12 +157,13 @@ def read_utterance(
     found += _name(text, clauses, taken, names, claim, ctx, asked)
     texts = [f for f in fields if str(f.type) == "text" and f not in names]
     target = asked if asked in texts else None
-    if target is None and opening:
+    if target is None:  # what happened, said with (or instead of) the answer asked
         target = next((f for f in texts if not claim.get(f.name) and describes_need(f)), None)
     if target is not None:
         rest = " ".join(c for i, c in enumerate(clauses) if i not in taken)
         value = _value(target, rest, ctx) if rest else None
-        wordy = value is not None and len(value.split()) >= _MIN_NEED_WORDS and not _GENERIC_NEED.match(value)
+        least = _MIN_NEED_WORDS if opening else _MIN_NEED_WORDS + 1
+        wordy = value is not None and len(value.split()) >= least and not _GENERIC_NEED.match(value)
         if value is not None and (target is asked or wordy):
             found.append(Found(target, value))
     found.sort(key=lambda item: item.field is not asked)

@@ -74,3 +74,32 @@ async def test_words_said_over_the_greeting_are_used_and_the_greeting_is_stored_
     first_human = next(i for i, m in enumerate(stored.messages) if m.persona is Persona.HUMAN)
     assert all(greeting not in m.content for m in stored.messages[:first_human])
     assert stored.messages[first_human].content.startswith("My name is Ana Lopez")
+
+
+async def test_an_answer_cut_by_a_barge_in_is_stored_as_far_as_it_was_heard(tmp_path: Path) -> None:
+    flags = FeatureFlags(
+        vad_cutoff_timeout_ms=250, vad_continuation_window_ms=0
+    )  # a barge-in, not more words
+    harness = await make_harness(tmp_path, flags=flags)
+    conversation = Conversation(harness.ctx, llm=None)
+    engines, _stt, tts = stub_engines(["My name is John Smith.", "Sorry, one thing first."])
+    session, phone, task = start_session(conversation, engines)
+    await wait_for(lambda: session.idle and conversation.ctx.call.messages)
+    await phone.stream(UTTERANCE, realtime=False)
+    await wait_for(lambda: conversation.ctx.call.claim.get("caller_name") == "John Smith")
+    await wait_for(lambda: session.playback.playing)  # the read-back, then the next question
+    spoken = list(tts.sentences[-2:])
+    await asyncio.sleep(0.3)
+    await phone.stream(tone(600) + silence(700), realtime=True)  # the caller cuts in
+    await wait_for(lambda: session.stats.barge_ins == 1)
+    await wait_for(lambda: session.idle)
+    phone.hang_up()
+    await task
+    stored = await harness.reload()
+    answer = next(
+        m
+        for m in stored.messages
+        if m.persona is Persona.ASSISTANT and m.tool_calls and "updated_claim" in m.tool_calls[0].name
+    )
+    assert spoken[1] not in answer.content  # the question was dropped before it played
+    assert spoken[0] not in answer.content and answer.content.endswith("…")  # the read-back was cut
