@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,6 +59,10 @@ def _busy_port(host: str, ports: dict[str, int]) -> str | None:
     return None
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     from local.dev import LocalStack  # noqa: PLC0415 (starts servers: only for this command)
 
@@ -71,6 +76,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as Ctrl-C does (and removes dev.json)
     stack = LocalStack(
         api_port=args.port,
         media_port=args.media_port,
