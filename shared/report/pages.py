@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Final
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 from uuid import UUID
 
 from shared.blobs.base import BlobStore
@@ -19,6 +19,7 @@ from shared.report.access import (
     Access,
     admin_key_matches,
     call_page_access,
+    carried_key,
     relative_report_link,
 )
 from shared.report.export import calls_csv
@@ -126,7 +127,7 @@ def _admin(settings: Settings, request: ListRequest) -> HtmlPage | str | None:
     if access is Access.DENIED:
         return render("key.html", 401, action=REPORT_PATH)
     granted = admin_key_matches(settings, request.query_key) is Access.GRANTED
-    return request.query_key if granted else None
+    return carried_key(settings, request.query_key) if granted and request.query_key else None
 
 
 def _parse(request: ListRequest) -> tuple[dict[str, str], ReportFilter, str]:
@@ -223,7 +224,7 @@ def _access_query(
     an admin who came with the header gets a freshly signed query."""
     query_key = keys[-1] if len(keys) > 1 else None
     if query_key and admin_key_matches(settings, query_key) is Access.GRANTED:
-        return urlencode({"key": query_key})
+        return urlencode({"key": carried_key(settings, query_key)})
     if expires and signature:
         return urlencode({"expires": expires, "sig": signature, "pk": call.caller_phone})
     return urlsplit(relative_report_link(settings, call)).query
@@ -272,7 +273,7 @@ async def call_page(
         return call
     query = _access_query(settings, call, keys, expires, signature)
     recording_src = f"{REPORT_PATH}/{call.call_id}/recording?{query}" if recording_blob_name(call) else None
-    key = keys[-1] if len(keys) > 1 and query.startswith("key=") else None
+    key = parse_qs(query).get("key", [None])[0] if query.startswith("key=") else None
     back_url = _url({"key": key})
     return render("call.html", view=build_call_view(call, recording_src=recording_src, back_url=back_url))
 
