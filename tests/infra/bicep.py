@@ -62,6 +62,7 @@ class Template:
     tree: dict[str, Any] = field(init=False)
     given: dict[str, Any] = field(default_factory=dict)  # parameter values a caller passed, evaluated
     _scope: list[dict[str, Any]] = field(default_factory=list)  # loop variables (`for item in ...`)
+    modules_loader: Callable[[str], Template] | None = None  # a module's template by symbol
 
     def __post_init__(self) -> None:
         self.tree = parse(self.path)
@@ -226,6 +227,8 @@ class Template:
             current = self.value(self.variables[root]["value"])
         elif root in self.parameters:
             current = self.parameter_default(root)
+        elif root in self.modules and rest[:1] == ["outputs"] and len(rest) >= 2:
+            current, rest = self._module_output(root, rest[1]), rest[2:]
         else:
             return DUMMY
         for part in rest:
@@ -233,6 +236,18 @@ class Template:
                 return DUMMY
             current = current[part]
         return current
+
+    def _module_output(self, symbol: str, name: str) -> Any:
+        """A module's output, evaluated in the module with the values passed to it (`modules_loader`).
+        One that only a deployment knows is the placeholder `<module>-<output>` (lower case, a valid host
+        name label), so two settings fed by the same output can be compared."""
+        placeholder = f"{symbol}-{name}".lower()
+        if self.modules_loader is None:
+            return placeholder
+        module = self.modules_loader(symbol)
+        output = (module.tree.get("outputs") or {}).get(name)
+        value = DUMMY if output is None else module.value(output["value"])
+        return placeholder if value == DUMMY else value
 
     def _function(self, function: dict[str, Any]) -> Any:
         handler = _FUNCTIONS.get(str(function.get("type")))

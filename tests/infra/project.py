@@ -38,6 +38,7 @@ class Project:
     def main(self) -> Template:
         template = self.templates["main.bicep"]
         template.set_parameters(self.example_parameters)  # the example parameters file, as a user fills it
+        template.modules_loader = self.instance
         return template
 
     @cached_property

@@ -84,7 +84,51 @@ def security_problems(project: Project) -> list[str]:
                 actual = template.value(lookup(config, path))
                 if actual != required:
                     problems.append(f"{relative} {symbol}: {path} must be {required!r}, got {actual!r}")
-    return problems + _replica_problems(project)
+    return problems + _replica_problems(project) + _identity_problems(project)
+
+
+def _identity_problems(project: Project) -> list[str]:
+    """Each process runs as its one user-assigned identity, and uses it everywhere an identity is named
+    (Key Vault references, the package download, the image pull, container-app secrets)."""
+    problems: list[str] = []
+    site = project.resource("functionApp", "Microsoft.Web/sites")
+    app = project.resource("mediaHost", "Microsoft.App/containerApps")
+    for process, resource, used in (
+        (
+            "function app",
+            site,
+            {
+                "keyVaultReferenceIdentity": site["properties"].get("keyVaultReferenceIdentity"),
+                "the package download": lookup(
+                    site,
+                    "properties.functionAppConfig.deployment.storage.authentication.userAssignedIdentityResourceId",
+                ),
+            },
+        ),
+        (
+            "media host",
+            app,
+            {
+                **{
+                    f"registry {r.get('server')}": r.get("identity")
+                    for r in app["properties"]["configuration"].get("registries") or []
+                },
+                **{
+                    f"secret {s.get('name')}": s.get("identity")
+                    for s in app["properties"]["configuration"].get("secrets") or []
+                },
+            },
+        ),
+    ):
+        identity = resource.get("identity") or {}
+        assigned = list(identity.get("userAssignedIdentities") or {})
+        if identity.get("type") != "UserAssigned" or len(assigned) != 1:
+            problems.append(f"{process}: runs as exactly one user-assigned identity, got {identity!r}")
+            continue
+        for where, value in used.items():
+            if value != assigned[0]:
+                problems.append(f"{process}: {where} must use its identity {assigned[0]!r}, got {value!r}")
+    return problems
 
 
 def _replica_problems(project: Project) -> list[str]:

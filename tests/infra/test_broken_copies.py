@@ -319,6 +319,22 @@ CASES = [
         "media host: minReplicas must be >= 1, got 0",
     ),
     Case(
+        "key-vault-reference-identity",
+        lambda project, _functions: security.security_problems(project),
+        "infra/modules/functionapp.bicep",
+        "    keyVaultReferenceIdentity: identityId\n",
+        "",
+        "function app: keyVaultReferenceIdentity must use its identity",
+    ),
+    Case(
+        "image-pulled-without-identity",
+        lambda project, _functions: security.security_problems(project),
+        "infra/modules/mediahost.bicep",
+        "registries: [{ server: registryServer, identity: identityId }]",
+        "registries: [{ server: registryServer, identity: 'system' }]",
+        "media host: registry",
+    ),
+    Case(
         "hadolint",
         lambda project, _functions: linters.hadolint_problems(project),
         "media_host/Dockerfile",
