@@ -231,5 +231,40 @@ def _media_host_problems(project: Project, same: Callable[[str, Any, Any], None]
     return problems
 
 
+def flags_problems(project: Project) -> list[str]:
+    """The feature flags App Configuration gets are key-values the code reads: `flags:<name>` of a
+    FeatureFlags field, with a value it accepts."""
+    from shared.flags.appconfig import DEFAULT_KEY_PREFIX
+    from shared.flags.base import FeatureFlags, FlagsError
+
+    template = project.instance("appConfig")
+    entries: list[Any] = []
+    for resource in template.resources.values():
+        if resource["type"] == "Microsoft.AppConfiguration/configurationStores/keyValues":
+            value = template.value(resource["config"])
+            entries += value if isinstance(value, list) else [value]
+    raw: dict[str, object] = {}
+    problems: list[str] = []
+    for entry in entries:
+        key = str(entry.get("name"))
+        if not key.startswith(DEFAULT_KEY_PREFIX):
+            problems.append(
+                f"App Configuration key {key!r} is not read (flags are {DEFAULT_KEY_PREFIX}<name>)"
+            )
+            continue
+        raw[key.removeprefix(DEFAULT_KEY_PREFIX)] = (entry.get("properties") or {}).get("value")
+    if not raw:
+        problems.append("App Configuration gets no feature flag")
+    problems += [
+        f"feature flag {name} is not one the code knows"
+        for name in sorted(set(raw) - set(FeatureFlags.model_fields))
+    ]
+    try:
+        FeatureFlags.from_raw(raw)
+    except FlagsError as exc:
+        problems.append(f"feature flags: {exc}")
+    return problems
+
+
 def _handled(function: RegisteredFunction) -> set[str]:
     return handled_event_types(function.function) if function.trigger == "eventGridTrigger" else set()

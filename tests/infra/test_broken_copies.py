@@ -335,6 +335,22 @@ CASES = [
         "media host: registry",
     ),
     Case(
+        "flag-out-of-range",
+        lambda project, _functions: checks.flags_problems(project),
+        "infra/main.bicep",
+        "vad_threshold: '0.5'",
+        "vad_threshold: '5'",
+        "vad_threshold",
+    ),
+    Case(
+        "unknown-flag",
+        lambda project, _functions: checks.flags_problems(project),
+        "infra/main.bicep",
+        "  recording_enabled: false\n",
+        "  recordings_enabled: false\n",
+        "feature flag recordings_enabled is not one the code knows",
+    ),
+    Case(
         "hadolint",
         lambda project, _functions: linters.hadolint_problems(project),
         "media_host/Dockerfile",

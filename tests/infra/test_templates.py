@@ -38,6 +38,10 @@ def test_names_ports_and_probe_paths_are_the_codes(
     assert checks.names_problems(project, functions) == []
 
 
+def test_feature_flags_in_app_configuration_are_the_codes(project: Project) -> None:
+    assert checks.flags_problems(project) == []
+
+
 def test_security_properties(project: Project) -> None:
     assert security.security_problems(project) == []
 
