@@ -36,11 +36,16 @@ if [ -z "$deployer_id" ]; then  # a service principal (the GitHub Actions workfl
   deployer_id="$(az ad sp show --id "$(az account show --query user.name --output tsv)" --query id --output tsv)"
 fi
 
-stage1() {
+deploy_main() {
   az deployment group create --resource-group "$group" --name "$deployment" \
     --template-file infra/main.bicep --parameters "@$parameters" \
     --parameters deployerPrincipalId="$deployer_id" deployerPrincipalType="$deployer_type" mediaImage="$1" \
     --query properties.outputs --output json
+}
+stage1() {
+  # role assignments made by the same deployment (the deployer writing App Configuration values, the
+  # media host pulling its image) can take minutes to apply: a first failure is retried once
+  deploy_main "$1" || { echo "deploy: retrying stage 1 in 2 minutes (role assignments applying)" >&2; sleep 120; deploy_main "$1"; }
 }
 output() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]]["value"])' "$1" <<<"$outputs"; }
 
