@@ -25,13 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from media_host.admission import (  # the close codes are read from here too
-    CLOSE_FINISHED,  # noqa: F401
-    CLOSE_NOT_FOUND,  # noqa: F401
-    CLOSE_UNAUTHORIZED,
-    SocketLimits,
-    admit,
-)
+from media_host.admission import CLOSE_UNAUTHORIZED, SocketLimits, admit
 from media_host.farewell import say_farewell_when_left
 from media_host.session import CallSession
 from shared.composition import Services, ServicesHolder

@@ -94,24 +94,8 @@ class OpenAiChatModel:
             )
             async for chunk in stream:
                 _count_usage(self.name, chunk)
-                if not chunk.choices:  # Azure sends prompt filter results first, with no choices
-                    continue
-                choice = chunk.choices[0]
-                delta = choice.delta
-                if delta is not None and delta.content:
-                    yield TextDelta(delta.content)
-                for call in (delta.tool_calls if delta is not None else None) or []:
-                    function = call.function
-                    yield ToolCallDelta(
-                        index=call.index,
-                        id=call.id,
-                        name=function.name if function else None,
-                        arguments=(function.arguments or "") if function else "",
-                    )
-                if choice.finish_reason == "content_filter":
-                    raise ContentFiltered(f"{self.name}: answer filtered")
-                if choice.finish_reason:
-                    yield Finished(choice.finish_reason)
+                for event in self._events(chunk):
+                    yield event
         except openai.BadRequestError as exc:
             if _is_content_filter(exc):
                 raise ContentFiltered(f"{self.name}: {exc.message}") from exc
@@ -124,6 +108,31 @@ class OpenAiChatModel:
             raise
         except Exception as exc:  # a 200 whose stream breaks: cut JSON, wrong shapes, noise, a lost socket
             raise ModelFailure(f"{self.name}: broken stream: {type(exc).__name__}: {exc}") from exc
+
+    def _events(self, chunk: ChatCompletionChunk) -> list[ChatEvent]:
+        """The events of one streamed chunk (ContentFiltered when the answer was filtered)."""
+        if not chunk.choices:  # Azure sends prompt filter results first, with no choices
+            return []
+        choice = chunk.choices[0]
+        delta = choice.delta
+        events: list[ChatEvent] = []
+        if delta is not None and delta.content:
+            events.append(TextDelta(delta.content))
+        for call in (delta.tool_calls if delta is not None else None) or []:
+            function = call.function
+            events.append(
+                ToolCallDelta(
+                    index=call.index,
+                    id=call.id,
+                    name=function.name if function else None,
+                    arguments=(function.arguments or "") if function else "",
+                )
+            )
+        if choice.finish_reason == "content_filter":
+            raise ContentFiltered(f"{self.name}: answer filtered")
+        if choice.finish_reason:
+            events.append(Finished(choice.finish_reason))
+        return events
 
     async def close(self) -> None:
         await self._client.close()

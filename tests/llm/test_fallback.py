@@ -32,7 +32,9 @@ class Scripted:
         self.behaviours = list(behaviours)
         self.requests: list[list[dict[str, Any]]] = []
 
-    async def stream(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> AsyncIterator[ChatEvent]:
+    async def stream(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+    ) -> AsyncIterator[ChatEvent]:
         self.requests.append(messages)
         behaviour = self.behaviours.pop(0) if len(self.behaviours) > 1 else self.behaviours[0]
         if behaviour == "fail":
@@ -97,7 +99,7 @@ async def test_a_hanging_model_costs_the_idle_timeout_once_not_on_every_request(
 
 async def test_an_empty_answer_moves_on_and_nothing_left_raises_no_model_available() -> None:
     fallback = FallbackChatModel([Scripted("fast", "empty"), Scripted("slow", "fail")])
-    with pytest.raises(NoModelAvailable, match="fast: empty answer.*slow: HTTP 500"):
+    with pytest.raises(NoModelAvailable, match=r"fast: empty answer.*slow: HTTP 500"):
         await texts(fallback.stream(MESSAGES, []))
     with pytest.raises(NoModelAvailable, match="cooling down: fast, slow"):
         await texts(fallback.stream(MESSAGES, []))
@@ -133,7 +135,9 @@ async def test_a_broken_stream_through_the_sdk_moves_to_the_next_model(
     server.script.add_broken(breakage, model="primary")  # type: ignore[arg-type]
     server.script.add_text("The backup answers.", model="backup")
     clients = [openai.AsyncOpenAI(base_url=server.base_url, api_key="t", max_retries=0) for _ in range(2)]
-    fallback = FallbackChatModel([OpenAiChatModel(clients[0], "primary"), OpenAiChatModel(clients[1], "backup")])
+    fallback = FallbackChatModel(
+        [OpenAiChatModel(clients[0], "primary"), OpenAiChatModel(clients[1], "backup")]
+    )
     try:
         assert await texts(fallback.stream(MESSAGES, [])) == "The backup answers."
         assert fallback.cooling_down("primary")

@@ -17,8 +17,8 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from local.dev import LocalStack
-from media_host.admission import CLOSE_POLICY, CLOSE_TOO_BIG
-from media_host.app import CLOSE_NOT_FOUND, CLOSE_REPLACED, CLOSE_UNAUTHORIZED
+from media_host.admission import CLOSE_NOT_FOUND, CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_UNAUTHORIZED
+from media_host.app import CLOSE_REPLACED
 from shared.composition import Services
 from shared.models import Call, CallState
 from tests.calls.test_telephony_flow import call_in_state, place

@@ -18,7 +18,8 @@ from websockets.exceptions import ConnectionClosed
 
 from local.speech_stubs import EnergyVad, ScriptedStt, ToneTts, silence, tone
 from local.threaded_server import ThreadedServer
-from media_host.app import CLOSE_FINISHED, CLOSE_UNAUTHORIZED, create_media_app
+from media_host.admission import CLOSE_FINISHED, CLOSE_UNAUTHORIZED
+from media_host.app import create_media_app
 from media_host.protocol import encode_audio_data, encode_audio_metadata
 from shared.calls.routing import with_new_secrets
 from shared.composition import Services, ServicesHolder

@@ -18,7 +18,7 @@ from websockets.exceptions import ConnectionClosed
 
 from local.dev import free_port
 from local.speech_stubs import EnergyVad, ScriptedStt, ToneTts
-from media_host.app import CLOSE_UNAUTHORIZED
+from media_host.admission import CLOSE_UNAUTHORIZED
 from media_host.serving import ENGINES_ENV, engines_factory
 from shared.composition import Services, build_speech
 from shared.settings import SettingsError, load_settings
