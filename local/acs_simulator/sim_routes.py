@@ -74,6 +74,8 @@ def _target(board: Switchboard, request: Request) -> SimCall:
 
 async def _say(board: Switchboard, request: Request, body: dict[str, Any]) -> Response:
     found = _target(board, request)
+    if found.ended:
+        raise AcsError(409, "Conflict", "This call has ended: ring the bot again.")
     rate = found.audio.sample_rate if found.media is None else found.media.sample_rate
     if "text" in body:
         text, lang = require_str(body, "text").strip(), body.get("lang", "en-US")

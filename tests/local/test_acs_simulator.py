@@ -633,3 +633,35 @@ async def test_the_async_sdk_client(receiver: Receiver) -> None:
         await sim.wait_until_async(lambda: receiver.events("PlayCompleted"), what="PlayCompleted")
         await client.get_call_connection(call_id).hang_up(is_for_everyone=True)
         await sim.wait_until_async(lambda: receiver.events("CallDisconnected"), what="CallDisconnected")
+
+
+def test_typed_caller_lines_are_spoken_into_the_newest_live_call(
+    sim: AcsSimulator, receiver: Receiver
+) -> None:
+    """`POST /sim/calls/{id}/say {"text"}`: the configured caller voice speaks it (the local stack gives
+    piper; here a voice that returns a known tone, so the bytes queued can be checked)."""
+    spoken: list[tuple[str, str]] = []
+
+    async def voice(text: str, lang: str) -> bytes:
+        spoken.append((text, lang))
+        return tone(10)
+
+    with httpx.Client(base_url=sim.endpoint) as http:
+        assert http.post("/sim/calls/latest/say", json={"text": "hello"}).status_code == 404  # no call yet
+        call_id = http.post("/sim/calls/incoming", json={"from": CALLER, "to": BOT}).json()[
+            "callConnectionId"
+        ]
+        refused = http.post(f"/sim/calls/{call_id}/say", json={"text": "hello"})
+        assert refused.status_code == 501 and "No caller voice" in refused.text
+        sim.config.caller_voice = voice
+        said = http.post("/sim/calls/latest/say", json={"text": "My name is John.", "lang": "fr-FR"})
+        assert said.status_code == 202, said.text
+        assert said.json() == {"bytes": 6400, "seconds": 0.2, "callConnectionId": call_id}
+        assert spoken == [("My name is John.", "fr-FR")]
+        for bad in ({"text": "  "}, {"text": "x" * 501}, {"text": "hi", "lang": 5}):
+            assert http.post(f"/sim/calls/{call_id}/say", json=bad).status_code == 400, bad
+        assert http.post("/sim/calls/latest/hangup").status_code == 202
+        assert sim.call(call_id).ended
+        ended = http.post(f"/sim/calls/{call_id}/say", json={"text": "still there?"})
+        assert ended.status_code == 409 and "ended" in ended.text
+        assert http.post("/sim/calls/latest/say", json={"text": "hello"}).status_code == 404
