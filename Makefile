@@ -47,6 +47,7 @@ simulate: $(DEMO_STAMP)
 ## Benchmarks (numbers go to docs/performance.md).
 bench: $(STAMP)
 	$(BIN)/python -m bench.incoming_call
+	$(BIN)/python -m bench.retrieval
 
 ## Run the whole test suite (real redis-server, no cloud).
 test: $(STAMP)
