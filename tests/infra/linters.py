@@ -16,6 +16,8 @@ from tests.infra.project import REPO, Project
 BIN = Path(sys.executable).parent
 HADOLINT = BIN / "hadolint"
 ACTIONLINT = BIN / "actionlint"
+SHELLCHECK = BIN / "shellcheck"
+DEPLOY_SCRIPTS = ("scripts/deploy.sh", "scripts/logs.sh")
 # checkov pins `packaging<24`, which pytest 9 cannot run with: it lives in its own virtual environment
 # (scripts/install-python-tools.sh, requirements-checkov.txt)
 CHECKOV = REPO / ".tools" / "checkov" / "bin" / "checkov"
@@ -45,7 +47,15 @@ def actionlint_problems(project: Project) -> list[str]:
     workflows = sorted((project.root / ".github" / "workflows").glob("*.y*ml"))
     if not workflows:
         return ["no workflow in .github/workflows"]
-    result = _run([ACTIONLINT, "-no-color", "-oneline", *workflows], project.root)
+    # with shellcheck, actionlint also checks each step's `run:` script
+    result = _run([ACTIONLINT, "-no-color", "-oneline", "-shellcheck", SHELLCHECK, *workflows], project.root)
+    return result.stdout.splitlines() + result.stderr.splitlines() if result.returncode else []
+
+
+def shellcheck_problems(project: Project) -> list[str]:
+    """The deployment scripts make deploy and make logs run."""
+    scripts = [project.root / name for name in DEPLOY_SCRIPTS]
+    result = _run([SHELLCHECK, "--format=gcc", *scripts], project.root)
     return result.stdout.splitlines() + result.stderr.splitlines() if result.returncode else []
 
 

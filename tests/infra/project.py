@@ -18,7 +18,16 @@ from tests.infra.bicep import Module, Template, load_templates
 
 REPO = Path(__file__).resolve().parents[2]
 # What a broken copy needs: the deployment files (the code itself is always read from the repository)
-COPIED = ("infra", "media_host/Dockerfile", ".github/workflows", "compose.yaml", "host.json", ".dockerignore")
+COPIED = (
+    "infra",
+    "media_host/Dockerfile",
+    ".github/workflows",
+    "compose.yaml",
+    "host.json",
+    ".dockerignore",
+    "scripts/deploy.sh",
+    "scripts/logs.sh",
+)
 
 
 @dataclass

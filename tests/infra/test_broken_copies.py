@@ -359,6 +359,22 @@ CASES = [
         "DL3002",
     ),
     Case(
+        "shellcheck",
+        lambda project, _functions: linters.shellcheck_problems(project),
+        "scripts/deploy.sh",
+        'az group show --name "$group" --output none',
+        "az group show --name $group --output none",
+        "SC2086",
+    ),
+    Case(
+        "actionlint-run-script",
+        lambda project, _functions: linters.actionlint_problems(project),
+        ".github/workflows/deploy.yml",
+        'run: make deploy name="$RESOURCE_GROUP" location="$LOCATION"',
+        "run: make deploy name=$RESOURCE_GROUP location=$LOCATION",
+        "shellcheck reported issue",
+    ),
+    Case(
         "actionlint",
         lambda project, _functions: linters.actionlint_problems(project),
         ".github/workflows/deploy.yml",

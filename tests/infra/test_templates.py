@@ -67,3 +67,7 @@ def test_hadolint_passes_on_the_dockerfiles(project: Project) -> None:
 
 def test_actionlint_passes_on_the_workflows(project: Project) -> None:
     assert linters.actionlint_problems(project) == []
+
+
+def test_shellcheck_passes_on_the_deployment_scripts(project: Project) -> None:
+    assert linters.shellcheck_problems(project) == []
