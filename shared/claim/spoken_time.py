@@ -112,11 +112,15 @@ class WhenParts:
     day_offset: int | None  # implied by "tonight" (0), "last night" (-1)... when date_text is empty
 
 
+_HALF_PASS: Final = re.compile(r"\b(half|quarter) pass\b")
+
+
 def normalise_when(text: str) -> str:
     """Lower-case, unify punctuation and turn number words into digits."""
     lowered = text.lower().replace("’", "'").replace("`", "'")
     lowered = _AM_PM_DOTS.sub(r"\1m", lowered)
     lowered = _PUNCTUATION.sub(" ", lowered)
+    lowered = _HALF_PASS.sub("half past", lowered)  # speech-to-text writes a spoken "half past" so
     return words_to_digits(" ".join(lowered.split()))
 
 

@@ -221,7 +221,10 @@ class FormAgent:
             if str(item.field.type) in READ_BACK_TYPES or _is_name_field(item.field)
         ]
         to_confirm = [item.field for item in saved if str(item.field.type) in CONFIRMED_TYPES]
-        state.last_noted = saved[-1].field.name
+        read_back = [
+            i.field for i in saved if str(i.field.type) in READ_BACK_TYPES or _is_name_field(i.field)
+        ]
+        state.last_noted = (read_back or [saved[-1].field])[-1].name  # what a "no, ..." corrects
         if not spoken:
             if self._missing(ctx):  # else "thank you, I have everything I need" follows
                 await turn.say(ctx.phrase("form_thanks"))

@@ -125,6 +125,8 @@ def _spelled(tokens: list[str]) -> str | None:
     letters = tokens[len(lead.group(0).split()) :] if lead else tokens
     if len(letters) >= 2 and all(_is_letter(letter) for letter in letters):
         return "".join(letters).lower()
+    if len(letters) == 1 and len(letters[0]) >= 2 and letters[0].isalpha() and letters[0].isupper():
+        return letters[0].lower()  # speech-to-text writes spelled letters as one word: "SMYTH"
     return None
 
 

@@ -254,9 +254,13 @@ def _domain(tokens: list[str], at: int) -> str | None:
     return domain if "." in domain and tld.isalpha() and len(tld) >= 2 else None
 
 
+_STOP_FOR_DOT: Final = re.compile(r"\b([A-Za-z0-9]+)\. (?=[A-Za-z0-9]+ (?:at|@) )")
+
+
 def extract_email(text: str) -> str | None:
     """The email address in a sentence, written or spoken ("john dot smith at example dot com",
     "jean point dupont arobase orange point fr", "j o h n at gmail dot com"), or None."""
+    text = _STOP_FOR_DOT.sub(r"\1 dot ", text)  # "Emma. Wilson at example.com": a spoken "dot"
     for written in _WRITTEN_ADDRESS.finditer(text):
         try:
             return parse_email(written.group(0).strip(".'-"))
@@ -279,7 +283,7 @@ def extract_email(text: str) -> str | None:
 # Speech recognition sometimes drops the spoken "at" ("john.smith.example.com") or glues it to the
 # domain ("mary.jonesatexample.com"): with a mail domain everyone knows, the address is still clear.
 _KNOWN_MAIL_DOMAIN: Final = re.compile(
-    r"\b([a-z0-9][a-z0-9._-]*?)(?:\.|at)((?:example|gmail|outlook|hotmail|yahoo|icloud|orange|free|laposte|sfr|"
+    r"\b([a-z0-9][a-z0-9._-]*?)(?:\.|at|et)((?:example|gmail|outlook|hotmail|yahoo|icloud|orange|free|laposte|sfr|"
     r"wanadoo|contoso)\.(?:com|fr|net|org))\b",
     re.IGNORECASE,
 )

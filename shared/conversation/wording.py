@@ -157,7 +157,7 @@ def field_label(claim_field: ClaimField, lang: str) -> str | None:
 
 
 _TASK_OBJECTS_EN: Final = re.compile(
-    r"\b(?:the|this|our) (?:customer|client|caller|employee|user|member|patient)\b", re.IGNORECASE
+    r"\b(?:the|this|our) (?:customer|client|caller|employee|user|member|patient)('s)?", re.IGNORECASE
 )
 _TASK_OBJECTS_FR: Final = re.compile(
     r"^(\w+) (?:le client|la cliente|l'employée?|l'appelant|le collaborateur|la collaboratrice"
@@ -185,7 +185,7 @@ def spoken_purpose(task: str, lang: str) -> str | None:
         first = re.sub(r"\b(?:sa|son)\b", "votre", first)
         first = re.sub(r"\bses\b", "vos", first)
     else:
-        first = _TASK_OBJECTS_EN.sub("you", first)
+        first = _TASK_OBJECTS_EN.sub(lambda m: "your" if m.group(1) else "you", first)
         first = re.sub(r"\btheir\b", "your", first, flags=re.IGNORECASE)
         first = re.sub(r"\bthem\b", "you", first, flags=re.IGNORECASE)
     return first[:1].lower() + first[1:]
