@@ -6,7 +6,7 @@ targetScope = 'resourceGroup'
 @description('Azure region of the resources (ACS, which is global, keeps its data in dataLocation)')
 param location string = resourceGroup().location
 
-@description('Short prefix of every resource name')
+@description('Short prefix of every resource name: lower-case letters and digits (storage and registry names allow nothing else)')
 @minLength(2)
 @maxLength(8)
 param prefix string = 'cca'

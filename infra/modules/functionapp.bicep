@@ -34,7 +34,7 @@ param maximumInstanceCount int = 100
 @allowed([2048, 4096])
 param instanceMemoryMB int = 2048
 
-var functionAlwaysReady = [for function in alwaysReadyFunctions: { name: 'function:${function}', instanceCount: alwaysReadyInstances }]
+var functionAlwaysReady = [for functionName in alwaysReadyFunctions: { name: 'function:${functionName}', instanceCount: alwaysReadyInstances }]
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: '${prefix}-plan-${token}'
