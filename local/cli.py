@@ -15,6 +15,8 @@ from local.host_settings import HostIndexingError
 from shared.settings import Settings, SettingsError, load_settings
 
 DATA = Path(".data")
+LEVELS = ("debug", "info", "warning", "error")  # shared.telemetry.logs.LEVELS
+LOG_LEVELS = {"dev": "info", "demo": "warning", "simulate": "warning", "chat": "warning"}  # defaults
 DEFAULT_SIMULATOR_PORT = 7072
 
 
@@ -329,11 +331,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="re-read unchanged files too (new embedding model)"
     )
     index.set_defaults(handler=cmd_index)
+    for name, level in LOG_LEVELS.items():  # the commands that run the call center in this process
+        commands.choices[name].add_argument(
+            "--log-level",
+            choices=LEVELS,
+            default=level,
+            help=f"log lines on stderr: debug, info, warning, error (default {level}; LOG_FORMAT=json: JSON)",
+        )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "log_level", None):
+        from shared.telemetry.setup import LOCAL, configure_process  # noqa: PLC0415 (these commands only)
+
+        configure_process(LOCAL, log_level=args.log_level)
     try:
         result: int = args.handler(args)
     except SettingsError as exc:

@@ -26,7 +26,13 @@ class ThreadedServer:
         self.name = name
         self.host = host
         self.port = port
-        config = {"log_level": "warning", "access_log": False, "timeout_graceful_shutdown": 1, **options}
+        config = {
+            "log_level": "warning",
+            "log_config": None,  # the process's log lines (shared.telemetry.logs), not uvicorn's handlers
+            "access_log": False,
+            "timeout_graceful_shutdown": 1,
+            **options,
+        }
         self.server = uvicorn.Server(uvicorn.Config(app, **config))
         self._socket: socket.socket | None = None
         self._thread: threading.Thread | None = None

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from media_host.serving import engines_factory, serve_media
 from shared.settings import ProcessRole, SettingsError, load_settings
+from shared.telemetry.logs import LEVELS
 
 CONTAINER_MARKERS = ("CONTAINER_APP_NAME", "KUBERNETES_SERVICE_HOST")
 
@@ -40,7 +41,12 @@ def main() -> int:
     )
     parser.add_argument("--overrides", type=Path, default=None, help="JSON file of settings overrides")
     parser.add_argument("--engines", default=None, help="module:function building the speech engines")
-    parser.add_argument("--log-level", default="warning")
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=LEVELS,
+        help="debug, info (default: calls, turns), warning, error",
+    )
     args = parser.parse_args()
     try:  # every worker loads the same settings and engines: check them once, here, readably
         overrides = json.loads(args.overrides.read_text()) if args.overrides else {}

@@ -33,6 +33,7 @@ from media_host.draining import DrainingServer
 from shared.composition import Services, ServicesHolder, build_speech
 from shared.settings import ProcessRole, Settings, load_settings
 from shared.speech.base import SpeechEngines
+from shared.telemetry.setup import MEDIA_HOST, configure_process
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ def media_app(settings: Settings | None = None) -> Starlette:
 
 def _server(log_level: str, **options: Any) -> uvicorn.Server:
     """uvicorn with the media host's graceful stop (drain the live calls on SIGTERM)."""
+    configure_process(MEDIA_HOST, log_level=log_level)  # in each worker process: logs and telemetry
     settings = _settings()
     app = media_app(settings)
     config = _uvicorn_config(log_level, app=app, **options)
@@ -94,6 +96,7 @@ def _uvicorn_config(log_level: str, **options: Any) -> uvicorn.Config:
     return uvicorn.Config(
         factory=isinstance(options["app"], str),
         log_level=log_level,
+        log_config=None,  # our log lines (shared.telemetry.logs), not uvicorn's own handlers
         lifespan="on",
         timeout_graceful_shutdown=2,
         ws_per_message_deflate=False,  # 20 ms PCM frames in base64 barely compress; deflate cost 9-26% CPU
@@ -145,11 +148,12 @@ def serve_media(
     overrides: Mapping[str, Any] | None = None,
     overrides_file: Path | None = None,
     engines: str | None = None,
-    log_level: str = "warning",
+    log_level: str = "info",
 ) -> None:
     """Serve the media host until stopped (SIGINT/SIGTERM) with `workers` processes (default: the
     settings' `media.workers`); `overrides` are written to `overrides_file` for the workers to read.
     One worker is served in this process; several are child processes on the same port."""
+    configure_process(MEDIA_HOST, log_level=log_level)
     if overrides is not None:
         if overrides_file is None:
             raise ValueError("overrides need an overrides_file the workers can read")

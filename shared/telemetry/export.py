@@ -44,9 +44,11 @@ FRAMEWORK_INSTRUMENTATIONS = (
 _state: dict[str, str] = {}
 
 
-def _scrub(attributes: Attributes) -> None:
+def _scrub(holder: object) -> None:
     """Mask secrets in a span's (or event's) attributes in place: the SDK freezes them at the end of
-    the span, and the exporters read this same mapping afterwards."""
+    the span (its public `attributes` is a read-only view), and the exporters read this same mapping
+    afterwards."""
+    attributes: Attributes = getattr(holder, "_attributes", None)
     values = getattr(attributes, "_dict", None)
     if not isinstance(values, dict):
         return
@@ -59,12 +61,12 @@ class Redactor(SpanProcessor):
     """Runs before the exporting processors: no secret query parameter leaves the process in a span."""
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        _scrub(span.attributes)
+        _scrub(span)
 
     def on_end(self, span: ReadableSpan) -> None:
-        _scrub(span.attributes)
+        _scrub(span)
         for event in span.events:
-            _scrub(event.attributes)
+            _scrub(event)
 
 
 def exporter_in_use() -> str:
@@ -80,10 +82,11 @@ def configure_telemetry(
 ) -> str:
     """Install this process's telemetry once; returns what was chosen. `span_exporters` and
     `metric_readers` (tests: in-memory ones) replace the environment's choice."""
-    if "exporter" in _state:
-        return _state["exporter"]
+    explicit = bool(span_exporters or metric_readers)
+    if "exporter" in _state and not (explicit and _state["exporter"] == "none"):
+        return _state["exporter"]  # once per process (the OpenTelemetry providers are set once)
     resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME") or service})
-    if span_exporters or metric_readers:
+    if explicit:
         _install_sdk(resource, [SimpleSpanProcessor(e) for e in span_exporters], list(metric_readers))
         chosen = "in-memory"
     elif os.environ.get(AZURE_MONITOR):

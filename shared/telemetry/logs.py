@@ -27,6 +27,7 @@ THIRD_PARTY = (  # at WARNING unless --log-level debug: their INFO lines are per
     "uvicorn.access",
     "uvicorn.error",
     "httpx",
+    "httpx2",
     "httpcore",
     "openai",
     "azure",
@@ -108,6 +109,11 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry[names.LOG_EXCEPTION] = redact(record.exc_text or self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)
+
+
+def logging_configured() -> bool:
+    """`configure_logging` ran in this process."""
+    return bool(getattr(logging.getLogRecordFactory(), "_callcenter", False))
 
 
 def on_azure() -> bool:

@@ -25,6 +25,7 @@ SPAN_BARGE_IN = "call.barge_in"  # caller speech over the bot: StopAudio sent
 SPAN_TRANSFER = "call.transfer"  # the assistant asked to transfer the call to a human
 SPAN_SMS = "call.sms"  # one SMS sent to the caller (assistant tool or post-call summary)
 SPAN_POST_CALL = "call.post_call"  # one post-call activity (synthesis, next action, SMS, reminders)
+EVENT_MODEL_FAILED = "model_failed"  # span event on the LLM round: a model failed, the next one is tried
 
 # span attributes
 ATTR_CALL_ID = "call.id"

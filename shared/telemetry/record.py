@@ -124,7 +124,9 @@ def llm_round(attempt: int) -> Iterator[Span]:
 
 def model_failed(model: str, reason: str) -> None:
     kind = "timeout" if "no answer within" in reason else "empty" if "empty answer" in reason else "error"
-    meters.model_failures.add(1, {names.ATTR_MODEL: model, names.ATTR_FAILURE: kind})
+    attributes = {names.ATTR_MODEL: model, names.ATTR_FAILURE: kind}
+    meters.model_failures.add(1, attributes)
+    trace.get_current_span().add_event(names.EVENT_MODEL_FAILED, attributes)  # on the LLM round, if any
 
 
 def fell_back(from_model: str, to: str) -> None:
