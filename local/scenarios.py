@@ -77,6 +77,7 @@ __all__ = [
 
 QUIET_SEC = 0.9
 TURN_TIMEOUT_SEC = 60.0
+ANSWER_TIMEOUT_SEC = 15.0  # a turn the bot does not answer (the caller hangs up, the bot just listens)
 END_TIMEOUT_SEC = 150.0  # silence prompts take phone_silence_timeout_sec x (recognition_retry_max + 1)
 
 
@@ -220,13 +221,18 @@ class ScenarioRunner:
                 await asyncio.to_thread(
                     simulator.wait_for_timeline, connection, TimelineKind.STOP_AUDIO, timeout=30
                 )
+                spoken = len(simulator.bot_audio(connection))
                 await self._turn_stored(call_id, heard + 1, connection)
+                await self._bot_answered(connection, spoken)
                 continue
             await self._bot_quiet(connection)
             if step.say is not None or step.wav is not None:
                 heard = await self._caller_turns(call_id)
-                simulator.say(connection, await self._audio(step, lang))
+                audio = await self._audio(step, lang)
+                spoken = len(simulator.bot_audio(connection))
+                simulator.say(connection, audio)
                 await self._turn_stored(call_id, heard + 1, connection)
+                await self._bot_answered(connection, spoken)
             elif step.dtmf is not None:
                 simulator.send_dtmf(connection, step.dtmf)
             elif step.pause is not None:
@@ -255,6 +261,17 @@ class ScenarioRunner:
             if size != last:
                 last, since = size, time.monotonic()
             elif time.monotonic() - since >= QUIET_SEC:
+                return
+            await asyncio.sleep(0.05)
+
+    async def _bot_answered(self, connection: str, spoken: int) -> None:
+        """Wait until the bot starts answering (on a busy machine it may think longer than the 0.9 s
+        of quiet the next line waits for, and a line said then would continue the last turn)."""
+        simulator = self.stack.simulator
+        assert simulator is not None
+        deadline = time.monotonic() + ANSWER_TIMEOUT_SEC
+        while time.monotonic() < deadline and not self._ended(connection):
+            if len(simulator.bot_audio(connection)) > spoken:
                 return
             await asyncio.sleep(0.05)
 
