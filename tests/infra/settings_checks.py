@@ -15,7 +15,7 @@ from typing import Any
 
 from local.functions_host import RegisteredFunction
 from tests.infra.bicep import Template, accessor_path
-from tests.infra.project import Project
+from tests.infra.project import REPO, Project
 
 SECRET = "dummy-secret-value"  # what a Key Vault reference resolves to on Azure
 KEY_VAULT_REFERENCE = re.compile(r"^@Microsoft\.KeyVault\(")
@@ -193,6 +193,32 @@ def settings_problems(project: Project, functions: Mapping[str, RegisteredFuncti
         if name in functions_process.values
     ]
     return problems + _binding_problems(project, functions_process, functions)
+
+
+# Settings azure.settings.example.json lists that the templates leave out on purpose: (process, name) -> why
+NOT_FROM_TEMPLATES = {
+    ("media", "PROCESS_ROLE"): "python -m media_host loads its settings for the media role itself",
+    (
+        "media",
+        "SPEECH__AZURE__ENDPOINT",
+    ): "the templates give the region; the Speech SDK takes one or the other",
+}
+
+
+def example_problems(project: Project) -> list[str]:
+    """Every setting azure.settings.example.json (the code's list of what azure mode needs, per process)
+    names is one the templates set for that process, or one left out on purpose (NOT_FROM_TEMPLATES)."""
+    example = json.loads((REPO / "azure.settings.example.json").read_text(encoding="utf-8"))
+    problems: list[str] = []
+    for process in process_settings(project):
+        for name in example.get(process.role) or {}:
+            if name.startswith("//") or (process.role, name) in NOT_FROM_TEMPLATES:
+                continue
+            if name not in process.values:
+                problems.append(
+                    f"{process.role}: {name} (azure.settings.example.json) is not set by the templates"
+                )
+    return problems
 
 
 def _speech_problems(settings: Any) -> list[str]:

@@ -133,6 +133,14 @@ CASES = [
         "needs a termination grace of at least",
     ),
     Case(
+        "setting-the-example-lists",
+        lambda project, _functions: settings_checks.example_problems(project),
+        "infra/main.bicep",
+        "  FLAGS__APPCONFIG__ENDPOINT: appConfig.outputs.endpoint\n",
+        "",
+        "functions: FLAGS__APPCONFIG__ENDPOINT (azure.settings.example.json) is not set by the templates",
+    ),
+    Case(
         "partition-key",
         checks.names_problems,
         "infra/main.bicep",

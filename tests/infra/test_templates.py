@@ -32,6 +32,10 @@ def test_app_settings_pass_load_settings_for_each_process_role(
     assert media.media.public_url.startswith("wss://")
 
 
+def test_the_templates_set_every_setting_the_example_lists_per_process(project: Project) -> None:
+    assert settings_checks.example_problems(project) == []
+
+
 def test_names_ports_and_probe_paths_are_the_codes(
     project: Project, functions: dict[str, RegisteredFunction]
 ) -> None:
