@@ -35,6 +35,7 @@ def _describe(settings: Settings) -> dict[str, object]:
         "store": settings.store_backend.value,
         "cache": settings.cache_backend.value,
         "flags": settings.flags_backend.value,
+        "search": settings.search_backend.value,
         "llm_fast": settings.llm.fast.configured,
         "llm_slow": settings.llm.slow.configured,
         "settings": json.loads(settings.model_dump_json()),  # SecretStr fields print as '**********'
