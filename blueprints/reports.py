@@ -1,4 +1,5 @@
 """The web report: `GET /api/report` (the call list, admin key; `?format=csv` downloads it),
+`GET /api/report/fleet` (calls per day, outcomes, latency, slowest calls; admin key),
 `GET /api/report/{call_id}` (one call, signed link or admin key) and `GET /api/report/{call_id}/recording`
 (its recording, same access). Thin: the pages are built in `shared/report/`.
 
@@ -13,6 +14,7 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from blueprints.dependencies import API_KEY_HEADER, ServicesDep
+from shared.report.fleet_page import DEFAULT_DAYS, FleetRequest, fleet_page
 from shared.report.pages import DEFAULT_LIMIT, CsvFile, ListRequest, call_page, list_csv, list_page, recording
 from shared.report.render import SECURITY_HEADERS, HtmlPage
 
@@ -50,6 +52,19 @@ async def report_list(
             return _response(exported)
         return _csv(exported)
     return _response(await list_page(services.store, services.settings, request))
+
+
+@router.get("/fleet", response_class=HTMLResponse)
+async def report_fleet(
+    *,
+    services: ServicesDep,
+    header_key: HeaderKey = None,
+    key: Annotated[str | None, Query(max_length=500)] = None,
+    days: Annotated[int, Query(ge=1, le=366)] = DEFAULT_DAYS,
+) -> HTMLResponse:
+    """The fleet view: calls per day by outcome, voice-to-voice p50/p95 per day and agent, slowest calls."""
+    request = FleetRequest(days=days, query_key=key, header_key=header_key)
+    return _response(await fleet_page(services.store, services.settings, request))
 
 
 def _csv(exported: CsvFile) -> Response:
