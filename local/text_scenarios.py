@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from local.chat import KEY_COMMAND, run_chat
+from local.indexing import seed_demo_knowledge
 from local.scenario_files import Scenario, ScenarioResult, Step, ended_by, evaluate, parts
 from shared.models import Call, CallDirection, CallInitiate, Persona
 from shared.settings import Settings, load_settings
@@ -88,7 +89,11 @@ async def run_text_scenarios(
     with tempfile.TemporaryDirectory(prefix="callcenter-chat-") as temporary:
         folder = data_dir or Path(temporary)
         folder.mkdir(parents=True, exist_ok=True)
-        settings = load_settings(store={"sqlite": {"path": folder / "calls.sqlite3"}})
+        settings = load_settings(
+            store={"sqlite": {"path": folder / "calls.sqlite3"}},
+            search={"sqlite": {"path": folder / "search.sqlite3"}},
+        )
+        await seed_demo_knowledge(settings)  # the demo documents, as the local stack has them
         results: list[ScenarioResult] = []
         for scenario in scenarios:
             if "text" not in scenario.modes:
