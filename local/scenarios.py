@@ -211,6 +211,7 @@ class ScenarioRunner:
     async def _play(self, lang: str, steps: list[Step], connection: str, call_id: str) -> None:
         simulator = self.stack.simulator
         assert simulator is not None
+        await self._bot_answered(connection, 0)  # the greeting started (its synthesis can take a while)
         for step in steps:
             if self._ended(connection):
                 return
