@@ -76,6 +76,8 @@ class Expectations(BaseModel):
     ended_by: EndedBy | None = None
     sms_sent: bool | None = None
     lang: str | None = None  # the language the call ended in (e.g. after a key press)
+    said: list[str] = Field(default_factory=list)  # regexes: each found in what the bot said (heard)
+    tools: list[str] = Field(default_factory=list)  # tools the bot ran during the call
 
 
 class Scenario(BaseModel):
@@ -270,4 +272,11 @@ def evaluate(expect: Expectations, call: Call, ended_by: str) -> list[Check]:
     if expect.sms_sent is not None:
         sent = any(m.action is MessageAction.SMS and m.persona is Persona.ASSISTANT for m in call.messages)
         checks.append(Check("sms_sent", sent == expect.sms_sent, f"sms sent={sent}"))
+    spoken = " ".join(m.content for m in call.messages if m.persona is Persona.ASSISTANT)
+    for pattern in expect.said:
+        found = re.search(pattern, spoken, re.IGNORECASE) is not None
+        checks.append(Check(f"said {pattern!r}", found, "said" if found else "not said"))
+    ran = {t.name for m in call.messages for t in m.tool_calls}
+    for tool in expect.tools:
+        checks.append(Check(f"tool {tool}", tool in ran, f"tools run: {', '.join(sorted(ran)) or 'none'}"))
     return checks
