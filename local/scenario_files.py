@@ -79,6 +79,15 @@ class Expectations(BaseModel):
     said: list[str] = Field(default_factory=list)  # regexes: each found in what the bot said (heard)
     tools: list[str] = Field(default_factory=list)  # tools the bot ran during the call
 
+    @model_validator(mode="after")
+    def _said_are_regexes(self) -> Expectations:
+        for pattern in self.said:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"said: {pattern!r} is not a regular expression ({exc})") from None
+        return self
+
 
 class Scenario(BaseModel):
     model_config = ConfigDict(extra="forbid")

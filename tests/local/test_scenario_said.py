@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from local.scenario_files import Expectations, Scenario, evaluate
 from shared.models import Call, CallDirection, Message, Persona, ToolCall
 
@@ -35,3 +37,10 @@ def test_the_question_scenario_expects_the_answer_and_the_search() -> None:
     scenario = Scenario.load(Path(__file__).parents[2] / "scenarios" / "question-mid-claim-en.yaml")
     assert scenario.expect.tools == ["search_document"]
     assert scenario.expect.said
+
+
+def test_a_said_expectation_that_is_no_regex_is_refused_when_loaded(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nsteps:\n  - say: hi\nexpect:\n  said: ['(']\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bad\.yaml: invalid scenario.*not a regular expression"):
+        Scenario.load(bad)
