@@ -42,5 +42,5 @@ def test_the_question_scenario_expects_the_answer_and_the_search() -> None:
 def test_a_said_expectation_that_is_no_regex_is_refused_when_loaded(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: bad\nsteps:\n  - say: hi\nexpect:\n  said: ['(']\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"bad\.yaml: invalid scenario.*not a regular expression"):
+    with pytest.raises(ValueError, match=r"(?s)bad\.yaml: invalid scenario.*not a regular expression"):
         Scenario.load(bad)
