@@ -74,3 +74,17 @@ def test_a_missing_or_broken_model_file_is_a_clear_error(tmp_path: Path) -> None
     broken.write_bytes(b"not a model")
     with pytest.raises(SpeechError, match="cannot load"):
         SmartTurnModel(broken)
+
+
+async def test_the_model_agrees_with_a_finished_sentence_so_it_ends_after_the_short_pause(
+    model: SmartTurnModel, caller: PiperTts
+) -> None:
+    finished = await asyncio.to_thread(say, caller, "My name is John Smith.")
+    turn_end = TurnEnd(TurnEndPolicy(), model)
+    turn_end.on_pause(finished)
+    transcript = asyncio.create_task(asyncio.sleep(0, result="My name is John Smith."))
+    await wait_for(lambda: turn_end.probability is not None)
+    await transcript
+    assert turn_end.probability is not None and turn_end.probability >= 0.5
+    assert not turn_end.ended(288, [transcript], "en-US")
+    assert turn_end.ended(300, [transcript], "en-US")
