@@ -65,7 +65,7 @@ _TEXT_LEAD_IN: Final = re.compile(
 )
 _TEXT_GREETING: Final = re.compile(
     r"(?i)^(?:(?:yes|yeah|oui)[\s,.!]+)?(?:hello|hi|hey|good (?:morning|afternoon|evening)|bonjour|bonsoir"
-    r"|all[oô])(?:\s*[,.:;!…-]+\s*|\s+)"
+    r"|all[oô])(?:\s*[,.:;!?…-]+\s*|\s+)"
 )
 _TEXT_COPULA: Final = re.compile(
     r"^(?i:it's|it is|it was|that's|that is|c'est|c’est|ce sont)\s+"
