@@ -78,12 +78,24 @@ class Paused:
 
 
 PAUSED = (
-    Paused("My account number is seven seven one, zero four, five five.", "My account number is", 700, "verb"),
+    Paused(
+        "My account number is seven seven one, zero four, five five.", "My account number is", 700, "verb"
+    ),
     Paused("It happened around noon, I think.", "It happened around", 800, "preposition"),
     Paused("The car is a blue Peugeot two hundred and eight.", "The car is a", 500, "article"),
-    Paused("I was driving to the office and a truck hit me from behind.", "I was driving to the office and", 900, "conjunction"),
+    Paused(
+        "I was driving to the office and a truck hit me from behind.",
+        "I was driving to the office and",
+        900,
+        "conjunction",
+    ),
     Paused("I would like to know if a rental car is covered.", "I would like to know if", 600, "conjunction"),
-    Paused("The accident happened on the road between Lyon and Grenoble.", "The accident happened on the road between", 700, "preposition"),
+    Paused(
+        "The accident happened on the road between Lyon and Grenoble.",
+        "The accident happened on the road between",
+        700,
+        "preposition",
+    ),
     Paused("My name is John Smith.", "My name is", 1000, "verb"),
     Paused("I need to talk to my insurance advisor.", "I need to talk to my", 500, "possessive"),
     Paused("The other driver was going way too fast.", "The other driver was", 300, "verb"),
@@ -92,19 +104,46 @@ PAUSED = (
     Paused("It was, uh, around eight in the morning.", "It was, uh,", 500, "filler"),
     Paused("I'm calling about, um, the damage to my garage door.", "I'm calling about, um,", 900, "filler"),
     Paused("So, er, what do I need to send you?", "So, er,", 400, "filler"),
-    Paused("My phone number is zero six, twelve, thirty four, fifty six, seventy eight.", "My phone number is zero six, twelve,", 600, "number"),
-    Paused("My policy number is four four seven, one zero two three.", "My policy number is four four seven,", 800, "number"),
-    Paused("My claim number is two two nine, eight one five.", "My claim number is two two nine,", 500, "number"),
-    Paused("Call me back on zero six, eleven, twenty two, thirty three, forty four.", "Call me back on zero six, eleven,", 1000, "number"),
+    Paused(
+        "My phone number is zero six, twelve, thirty four, fifty six, seventy eight.",
+        "My phone number is zero six, twelve,",
+        600,
+        "number",
+    ),
+    Paused(
+        "My policy number is four four seven, one zero two three.",
+        "My policy number is four four seven,",
+        800,
+        "number",
+    ),
+    Paused(
+        "My claim number is two two nine, eight one five.", "My claim number is two two nine,", 500, "number"
+    ),
+    Paused(
+        "Call me back on zero six, eleven, twenty two, thirty three, forty four.",
+        "Call me back on zero six, eleven,",
+        1000,
+        "number",
+    ),
     Paused("It's kind of hard to explain, the whole side is dented.", "It's kind of", 800, "trailing off"),
     Paused("And then the other car just left.", "And then the", 600, "trailing off"),
     Paused("I'm not sure if the police wrote a report.", "I'm not sure if", 700, "trailing off"),
-    Paused("The garage said something about a broken axle.", "The garage said something about", 900, "trailing off"),
+    Paused(
+        "The garage said something about a broken axle.",
+        "The garage said something about",
+        900,
+        "trailing off",
+    ),
     Paused("Just a second. I need to find the letter.", "Just a second.", 900, "complete"),
-    Paused("I had a car accident this morning. The other driver ran a red light.", "I had a car accident this morning.", 800, "complete"),
+    Paused(
+        "I had a car accident this morning. The other driver ran a red light.",
+        "I had a car accident this morning.",
+        800,
+        "complete",
+    ),
     Paused("Yes. And I also have photos of the damage.", "Yes.", 600, "complete"),
     Paused("That's right. My wife was driving, not me.", "That's right.", 1000, "complete"),
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True)
@@ -303,16 +342,17 @@ def main() -> int:
             mark = "PREMATURE" if row["premature"] else "ok"
             cells += f"{mark:>10} {row[key]:>5}/{cell(row['latency_ms'], 6)}"
         print(
-            f"{index + 1:>3} {clip.item.kind:<12} {clip.item.pause_ms:>5} {cells}   {heard!r} | {clip.item.text}"
+            f"{index + 1:>3} {clip.item.kind:<12} {clip.item.pause_ms:>5} {cells}"
+            f"   {heard!r} | {clip.item.text}"
         )
+    continued = sum(1 for clip in clips if clip.item.kind == "complete")
     for result in results:
         print(
-            f"\n{result['config']}: premature {result['premature_unfinished']}/"
-            f"{sum(1 for c in clips if c.item.kind != 'complete')} unfinished, {result['premature_complete']}/"
-            f"{sum(1 for c in clips if c.item.kind == 'complete')} complete-then-continued; "
-            f"paused set latency {result['paused_latency']}; complete set latency {result['complete_latency']} "
-            f"(missed {result['complete_missed']}); others {result['other_processes_cores']} cores, "
-            f"load {result['load_average']}"
+            f"\n{result['config']}: premature {result['premature_unfinished']}/{len(clips) - continued}"
+            f" unfinished, {result['premature_complete']}/{continued} complete-then-continued;"
+            f" paused set latency {result['paused_latency']};"
+            f" complete set latency {result['complete_latency']} (missed {result['complete_missed']});"
+            f" others {result['other_processes_cores']} cores, load {result['load_average']}"
         )
     print(
         json.dumps(

@@ -91,12 +91,14 @@ def main() -> int:
         row |= {"kind": kind, "wait_ms": wait, "verdict": verdict.value if verdict else None}
         print(
             f"{number:>3} {kind:<12} {pause_ms:>5} {row['verdict'] or '-':<10} p={row.get('p', '-')!s:<6}"
-            f" silence={row['silence_ms']:<5} wait={wait:<6} {'ENDS' if ends else 'holds':<6} {row.get('text', '')!r}"
+            f" silence={row['silence_ms']:<5} wait={wait:<6} {'ENDS' if ends else 'holds':<6}"
+            f" {row.get('text', '')!r}"
         )
     waits = [row["wait_ms"] for row in rows if row["kind"] == "sentence"]
     unfinished = sum(kind not in ("complete", "sentence") for kind, _ in labels)
     print(
-        f"\nunfinished cuts the decision would answer: {premature}/{unfinished}; complete sentences wait {waits}"
+        f"\nunfinished cuts the decision would answer: {premature}/{unfinished};"
+        f" complete sentences wait {waits}"
     )
     print(
         json.dumps({"benchmark": "turn_replay", "premature": premature, "rows": rows, "machine": machine()})
