@@ -116,12 +116,16 @@ def _azure_monitor(resource: Resource) -> None:
     from azure.monitor.opentelemetry import configure_azure_monitor  # noqa: PLC0415 (only when exporting)
 
     options: dict[str, Any] = {name: {"enabled": False} for name in FRAMEWORK_INSTRUMENTATIONS}
+    sampling: dict[str, Any] = {}
+    if not os.environ.get("OTEL_TRACES_SAMPLER"):  # the distro would keep ~5 traces a second: keep every call
+        sampling["sampling_ratio"] = 1.0
     configure_azure_monitor(
         connection_string=os.environ[AZURE_MONITOR],
         resource=resource,
         span_processors=[Redactor()],
         instrumentation_options=options,
         logger_name="",  # the root logger: every module's records (call id attached, secrets masked)
+        **sampling,
     )
 
 

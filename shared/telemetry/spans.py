@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Link, NonRecordingSpan, Span, SpanContext, Status, StatusCode, TraceFlags
+from opentelemetry.trace import (
+    Link,
+    Span,
+    SpanContext,
+    SpanKind,
+    TraceFlags,
+)
 
 from shared.telemetry import names
 from shared.telemetry.logs import call_scope
@@ -96,6 +102,7 @@ def part(
         _tracer.start_as_current_span(
             name,
             context=otel_context.Context() if new_trace else None,
+            kind=SpanKind.SERVER if new_trace else SpanKind.INTERNAL,  # a root: a request in App Insights
             attributes={names.ATTR_CALL_ID: str(call_id), **(attributes or {})},
             links=links,
             record_exception=True,
@@ -133,11 +140,6 @@ def interval(
     span.end(end_time=max(start_ns, end_ns))
 
 
-def failed(span: Span, kind: str, description: str = "") -> None:
-    span.set_attribute(names.ATTR_FAILURE, kind)
-    span.set_status(Status(StatusCode.ERROR, description[:200]))
-
-
 @contextmanager
 def within(span: Span) -> Iterator[None]:
     """Make `span` current for a block (the turn span while the agent answers)."""
@@ -157,6 +159,3 @@ class Clock:
 
     def ns(self, mark: float) -> int:
         return self._offset_ns + int(mark * 1e9)
-
-
-INVALID_SPAN = NonRecordingSpan(SpanContext(0, 0, is_remote=False))

@@ -16,6 +16,7 @@ from uuid import UUID
 
 import pytest
 from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.trace import SpanKind
 
 from local.acs_simulator import TimelineKind
 from local.dev import LocalStack, free_port
@@ -172,7 +173,7 @@ async def test_a_whole_call_is_traced_measured_and_logged_without_secrets(
     flags = f"{answer.context.trace_flags:02x}"
     assert call.connection.trace_parent == f"00-{answer.context.trace_id:032x}-{_id(answer):016x}-{flags}"
     media = _one(mine, names.SPAN_MEDIA)
-    assert media.parent is None  # its own trace, linked to the answer
+    assert media.parent is None and media.kind is SpanKind.SERVER  # its own trace (a request), linked
     assert [link.context.span_id for link in media.links] == [_id(answer)]
     assert _a(media, names.ATTR_CORRELATION_ID) == call.connection.correlation_id
 
