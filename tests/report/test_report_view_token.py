@@ -30,8 +30,10 @@ async def test_no_page_carries_the_admin_key_and_the_view_token_works(tmp_path: 
             links = [html.unescape(h) for h in HREF.findall(listing.text + call_page.text)]
             carried = [link for link in links if "key=" in link]
             assert carried, "the pages link on with the admin's access"
-            for link in carried:
-                assert (await http.get(link)).status_code == 200
+            for link in carried:  # the token lets the admin in (a recording may still be missing: 404)
+                assert (await http.get(link)).status_code not in (401, 403), link
+            next_page = next(link for link in carried if link.startswith(REPORT_PATH + "?"))
+            assert (await http.get(next_page)).status_code == 200
             forged = f"v1.{int(time.time()) + 3600}.{'0' * 64}"
             expired = view_token(settings, now=time.time() - 13 * 3600)
             for token in (forged, expired):
