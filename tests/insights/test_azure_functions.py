@@ -90,7 +90,8 @@ def test_a_failing_activity_fails_the_orchestration(functions: dict[str, Any]) -
 def test_the_starter_binds_the_post_call_queue_and_a_durable_client(functions: dict[str, Any]) -> None:
     bindings = json.loads(functions["post_call_starter"].get_function_json())["bindings"]
     queue = next(b for b in bindings if b["type"] == "queueTrigger")
-    assert queue["queueName"] == "post-call" and queue["connection"] == "JOBS__CONNECTION_STRING"
+    # a flat app-setting name: the host reads `__` as a section, so JOBS__CONNECTION_STRING was never found
+    assert queue["queueName"] == "post-call" and queue["connection"] == "JobsStorage"
     assert any(b["type"] == "durableClient" for b in bindings)
 
 
