@@ -101,11 +101,9 @@ async def incoming_call(event: func.EventGridEvent) -> None:
         return
     data = event.get_json()
     try:
-        call = await answer_incoming_call(
+        await answer_incoming_call(  # logs "call answered" with the call id
             await runtime.current().get(), data if isinstance(data, dict) else {}
         )
     except ValueError as exc:
         log.warning("IncomingCall %s ignored: %s", event.id, exc)
         return
-    if call is not None:  # the caller's number stays out of the logs
-        log.info("answered call %s", call.call_id)

@@ -81,7 +81,7 @@ class TurnTrace:
         if marks.first_frame_out is not None:
             self.span.set_attribute(names.VOICE_TO_VOICE, marks.first_frame_out)
         self.span.end(end_time=self.at(marks.first_frame_out))
-        log.info("turn %d answered: %s", self.number, describe_turn(marks))
+        log.info("turn %d (%s agent) answered: %s", self.number, self.agent, describe_turn(marks))
 
 
 def _ms(value: float | None) -> str:
@@ -93,10 +93,9 @@ def describe_turn(marks: TurnMarksMs) -> str:
         head = "no audio out"
     else:
         head = f"voice-to-voice {_ms(marks.first_frame_out)} ms"
-    return (
-        f"{head} (end of turn {_ms(marks.end_of_turn)}, stt {_ms(marks.stt_final)}, "
-        f"llm first token {_ms(marks.llm_first_token)}, tts {_ms(marks.tts_first_audio)})"
-    )
+    llm = "" if marks.llm_first_token is None else f", llm first token {_ms(marks.llm_first_token)}"
+    tts = _ms(marks.tts_first_audio)
+    return f"{head} (end of turn {_ms(marks.end_of_turn)}, stt {_ms(marks.stt_final)}{llm}, tts {tts})"
 
 
 def barge_in(onset_ms_ago: float) -> None:
