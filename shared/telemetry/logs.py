@@ -154,7 +154,8 @@ def configure_logging(
         root.addHandler(output)
     for noisy in THIRD_PARTY:
         logger = logging.getLogger(noisy)
-        logger.setLevel(logging.DEBUG if numeric <= logging.DEBUG else max(numeric, logging.WARNING))
+        quieter = max(numeric, logging.WARNING, logger.level)  # a module that quietened it more keeps that
+        logger.setLevel(logging.DEBUG if numeric <= logging.DEBUG else quieter)
         if noisy.startswith("uvicorn"):
             logger.handlers.clear()  # uvicorn's own handlers would write a second, unformatted line
             logger.propagate = True
