@@ -355,6 +355,14 @@ CASES = [
         "feature flag recordings_enabled is not one the code knows",
     ),
     Case(
+        "compose-stops-calls",
+        lambda project, _functions: images.compose_problems(project),
+        "compose.yaml",
+        "stop_grace_period: 960s",
+        "stop_grace_period: 10s",
+        "stop_grace_period must be at least 930s",
+    ),
+    Case(
         "hadolint",
         lambda project, _functions: linters.hadolint_problems(project),
         "media_host/Dockerfile",

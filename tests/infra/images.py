@@ -93,3 +93,39 @@ def _docker_match(path: str, pattern: str) -> bool:
 def dockerignore_patterns(root: Path) -> list[str]:
     lines = (root / ".dockerignore").read_text(encoding="utf-8").splitlines()
     return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+
+
+def _seconds(duration: object) -> float | None:
+    """A compose duration ('960s', '16m', '1m30s') in seconds."""
+    parts = re.findall(r"(\d+(?:\.\d+)?)(h|m|s)", str(duration))
+    if not parts or "".join(n + u for n, u in parts) != str(duration):
+        return None
+    return sum(float(number) * {"h": 3600, "m": 60, "s": 1}[unit] for number, unit in parts)
+
+
+def compose_problems(project: Project) -> list[str]:
+    """compose.yaml builds both images from this repository's Dockerfiles, and stopping the media host
+    leaves its calls the drain time the code gives them (MEDIA__DRAIN_TIMEOUT_SEC's default)."""
+    import yaml
+
+    from shared.settings import MediaSettings
+
+    services = (yaml.safe_load((project.root / "compose.yaml").read_text(encoding="utf-8")) or {}).get(
+        "services"
+    )
+    problems: list[str] = []
+    built = {str((service.get("build") or {}).get("dockerfile")) for service in (services or {}).values()}
+    for dockerfile in IMAGES:
+        if dockerfile not in built:
+            problems.append(f"compose.yaml: no service builds {dockerfile}")
+    drain = MediaSettings().drain_timeout_sec
+    for name, service in (services or {}).items():
+        if (service.get("build") or {}).get("dockerfile") != "media_host/Dockerfile":
+            continue
+        grace = _seconds(service.get("stop_grace_period"))
+        if grace is None or grace < drain + 30:
+            problems.append(
+                f"compose.yaml {name}: stop_grace_period must be at least {drain + 30:g}s "
+                f"(the {drain:g} s call drain and 30 s), got {service.get('stop_grace_period')!r}"
+            )
+    return problems

@@ -6,6 +6,7 @@ from __future__ import annotations
 from scripts.package_functions import ignored, package_files
 from tests.infra.images import (
     IMAGES,
+    compose_problems,
     docker_ignored,
     dockerignore_patterns,
     image_problems,
@@ -43,3 +44,7 @@ def test_each_image_copies_what_its_process_imports_and_dockerignore_keeps_it(pr
     assert docker_ignored("tests/infra/test_package.py", patterns)
     assert docker_ignored("shared/__pycache__/settings.cpython-311.pyc", patterns)
     assert not docker_ignored("requirements-media.txt", patterns)
+
+
+def test_compose_builds_both_images_and_lets_calls_drain(project: Project) -> None:
+    assert compose_problems(project) == []
