@@ -28,6 +28,9 @@ _SETTING_PREFIXES = (
     "SMS__",
     "REPORT__",
     "BLOBS__",
+    "APPLICATIONINSIGHTS_",  # no test exports telemetry to a developer's Application Insights or collector
+    "OTEL_",
+    "LOG_",
 )
 
 
