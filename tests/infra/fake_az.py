@@ -61,6 +61,12 @@ COMMANDS: dict[tuple[str, ...], Callable[[list[str]], int]] = {
     ("acr", "build"): lambda _args: 0,
     ("functionapp", "deployment", "source", "config-zip"): _publish,
     ("functionapp", "function", "list"): _functions,
+    ("monitor", "log-analytics", "workspace", "list"): lambda _args: _say(
+        "00000000-aaaa-bbbb-cccc-000000000000"
+    ),
+    ("monitor", "log-analytics", "query"): lambda _args: _say(
+        "2026-01-01T10:00:00Z\tmedia\tstdout\tcall answered"
+    ),
 }
 
 

@@ -1,6 +1,6 @@
-"""`make deploy` (scripts/deploy.sh) run end to end against a stand-in for the Azure CLI and curl
-(tests/infra/fake_az.py), since Azure cannot be reached here: the order of the steps, what each command
-is given, the first run without a phone number, and the one-line errors."""
+"""`make deploy` (scripts/deploy.sh) and `make logs` (scripts/logs.sh) run end to end against a stand-in
+for the Azure CLI and curl (tests/infra/fake_az.py), since Azure cannot be reached here: the order of the
+steps, what each command is given, the first run without a phone number, and the one-line errors."""
 
 from __future__ import annotations
 
@@ -130,3 +130,41 @@ def test_without_the_azure_cli_or_a_parameters_file_one_line_says_what_to_do(tmp
     result, calls, _outputs = run_deploy(tmp_path / "no-parameters", None)
     assert result.returncode == 2 and calls == []
     assert "main.parameters.json is missing: copy infra/main.parameters.example.json" in result.stderr
+
+
+def run_logs(tmp_path: Path, since: str) -> tuple[subprocess.CompletedProcess[str], list[list[str]]]:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "az"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE}" az "$@"\n', encoding="utf-8")
+    wrapper.chmod(0o755)
+    log = tmp_path / "calls.jsonl"
+    log.touch()
+    environment = {"PATH": f"{bin_dir}:/usr/bin:/bin", "FAKE_AZ_LOG": str(log), "SINCE": since}
+    result = subprocess.run(
+        ["bash", "scripts/logs.sh", "rg-calls"],
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return result, [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+
+
+def test_make_logs_queries_the_workspace_of_the_resource_group_over_the_period_asked(tmp_path: Path) -> None:
+    result, calls = run_logs(tmp_path, "30m")
+    assert result.returncode == 0, result.stderr
+    assert "call answered" in result.stdout
+    workspaces, query = calls
+    assert _option(workspaces, "--resource-group") == "rg-calls"
+    assert _option(query, "--workspace") == "00000000-aaaa-bbbb-cccc-000000000000"
+    assert _option(query, "--timespan") == "PT30M"
+    assert "ContainerAppConsoleLogs" in (_option(query, "--analytics-query") or "")
+
+
+def test_make_logs_refuses_a_period_it_cannot_read_with_one_line(tmp_path: Path) -> None:
+    result, calls = run_logs(tmp_path, "yesterday")
+    assert result.returncode == 2 and calls == []
+    assert result.stderr.strip() == "logs: since must look like 30m, 2h or 1d, got 'yesterday'"
