@@ -72,7 +72,7 @@ _TEXT_COPULA: Final = re.compile(
     r"(?:(?:a|an|the|un|une|le|la|les)\s+|l'|l’)?"
 )  # the article only in lower case: "it's A B C 4 2" is a reference
 _EDGE_NOISE: Final = " \t,.;:!?…-–—"
-_SPELLED_TOKEN: Final = re.compile(r"[A-Z]|\d{1,4}")
+_SPELLED_TOKEN: Final = re.compile(r"[A-Za-z]|\d{1,4}")
 _DIGIT_WORDS: Final = frozenset(
     {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "zéro", "un", "deux",
      "trois", "quatre", "cinq", "sept", "huit", "neuf"}
@@ -82,8 +82,8 @@ _DIGIT_WORDS: Final = frozenset(
 def _spelled_part(token: str) -> str | None:
     """A spelled letter or digit (or a number said in words) as written, else None."""
     bare = token.strip(",.;:!?")
-    if _SPELLED_TOKEN.fullmatch(bare) and bare != "I":
-        return bare
+    if _SPELLED_TOKEN.fullmatch(bare) and bare not in ("I", "a"):
+        return bare.upper()
     if bare.lower() in _DIGIT_WORDS:
         return words_to_digits(bare.lower())
     return None
@@ -96,8 +96,11 @@ def join_spelled(text: str) -> str:
     run: list[tuple[str, str]] = []  # (as said, as written)
 
     def flush() -> None:
-        letters = any(part.isalpha() for _, part in run)
-        if len(run) >= 2 and (letters or all(len(part) == 1 for _, part in run)):
+        letters = sum(part.isalpha() for _, part in run)
+        said_capital = any(said.strip(",.;:!?").isupper() for said, part in run if part.isalpha())
+        spelled = letters >= 2 or (letters == 1 and said_capital)  # "x, y, z, 427"; "flat 4 B", not "4 b"
+        digits = all(len(part) == 1 and part.isdigit() for _, part in run)  # "four two" → "42"
+        if len(run) >= 2 and (spelled or digits):
             out.append("".join(part for _, part in run) + run[-1][0][len(run[-1][0].rstrip(",.;:!?")) :])
         else:
             out.extend(said for said, _ in run)
