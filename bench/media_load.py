@@ -308,7 +308,7 @@ def loops(stack: LocalStack, host: MediaHost) -> dict[str, asyncio.AbstractEvent
     """The event loops of the media host (from a live session's task) and of the simulator."""
     found: dict[str, asyncio.AbstractEventLoop] = {}
     for session in host.sessions.values():
-        for task in session._tasks:
+        for task in session.tasks.live:
             found["media-host"] = task.get_loop()
             break
         if found:

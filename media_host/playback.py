@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from media_host.protocol import audio_data, stop_audio
+from media_host.codec import Codec
 from shared.speech.audio import level_dbfs
 
 FRAME_MS = 20
@@ -36,13 +36,13 @@ class Playback:
     def __init__(
         self,
         send: Send,
+        codec: Codec,
         *,
-        frame_bytes: int,
         lead_sec: float = DEFAULT_LEAD_SEC,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._send = send
-        self.frame_bytes = frame_bytes
+        self._codec = codec  # the wire's frame size and messages
         self._lead = lead_sec
         self._clock = clock
         self._queue: deque[_Item] = deque()
@@ -55,6 +55,10 @@ class Playback:
         self._resuming = True  # the first frame after an idle gap is not late: there was nothing to send
         self.stops_sent = 0
         self._stopped: list[_Item] = []  # what the last stop dropped
+
+    @property
+    def frame_bytes(self) -> int:
+        return self._codec.frame_bytes
 
     @property
     def playing(self) -> bool:
@@ -106,7 +110,7 @@ class Playback:
         self._levels.clear()
         if was_playing:
             self.stops_sent += 1
-            await self._send(stop_audio())
+            await self._send(self._codec.stop_message())
         return was_playing
 
     async def run(self) -> None:
@@ -135,7 +139,7 @@ class Playback:
                 frame = item.pcm[offset : offset + self.frame_bytes]
                 offset += self.frame_bytes
                 self._levels.append(level_dbfs(frame))
-                await self._send(audio_data(frame))
+                await self._send(self._codec.audio_message(frame))
                 item.sent = offset
                 self.frames_sent += 1
                 self._next_due += FRAME_MS / 1000

@@ -11,17 +11,17 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from starlette.websockets import WebSocketDisconnect
 
+from media_host.codec import AcsCodec, CallerAudio, Codec, FrameCounts, KeyPressed
 from media_host.continuation import Continuation
 from media_host.end_of_turn import TurnEnd, TurnEndPolicy
 from media_host.heard import HeardLog, trim_unheard
 from media_host.playback import Playback
-from media_host.protocol import AudioData, AudioMetadata, DtmfData, ProtocolError, frame_bytes, parse_inbound
+from media_host.tasks import TaskOwner
 from media_host.turns import (
     Pause,
     Segment,
@@ -33,10 +33,8 @@ from media_host.turns import (
 )
 from shared.conversation.engine import Conversation
 from shared.conversation.llm_agent import TurnTiming
-from shared.conversation.tools import run_tool
-from shared.models import Call, Message, Persona, TurnLatency
-from shared.speech.audio import StreamResampler
-from shared.speech.base import SAMPLE_RATE, VAD_FRAME_BYTES, SpeechEngines, SpeechError
+from shared.models import Call, TurnLatency
+from shared.speech.base import VAD_FRAME_BYTES, SpeechEngines, SpeechError
 from shared.store.base import StoreError
 from shared.telemetry import record, spans
 
@@ -70,12 +68,19 @@ class TurnMarks:
 
 @dataclass
 class SessionStats:
-    frames_in: int = 0
-    dropped: int = 0
+    frames: FrameCounts = field(default_factory=FrameCounts)  # the codec's counts
     turns: int = 0
     barge_ins: int = 0
     continuations: int = 0  # turns taken back because the caller went on
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # the task owner's failures
+
+    @property
+    def frames_in(self) -> int:
+        return self.frames.frames_in
+
+    @property
+    def dropped(self) -> int:
+        return self.frames.dropped
 
 
 class CallSession:
@@ -85,9 +90,12 @@ class CallSession:
         engines: SpeechEngines,
         send: Callable[[str], Awaitable[None]],
         *,
+        codec: Codec | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.conversation = conversation
+        self._codec: Codec = codec or AcsCodec(conversation.ctx.call.call_id)
+        self.tasks = TaskOwner(f"call {conversation.ctx.call.call_id}", expected=_socket_gone)
         self._engines = engines
         self._send = send
         self._clock = clock
@@ -103,16 +111,12 @@ class CallSession:
         self._turn_end = TurnEnd(policy, engines.turn_end)
         self._continuation = Continuation(flags.vad_continuation_window_ms, clock)
         self._vad = engines.vad.new_stream()
-        self.stats = SessionStats()
-        self._wire_rate = SAMPLE_RATE
-        self._inbound: StreamResampler | None = None
-        self._outbound: StreamResampler | None = None
+        self.stats = SessionStats(frames=self._codec.counts, errors=self.tasks.errors)
         self._vad_buffer = b""
-        self.playback = Playback(send, frame_bytes=frame_bytes(SAMPLE_RATE))
-        self._segments: list[asyncio.Task[str]] = []
+        self.playback = Playback(send, self._codec)
+        self._segments: list[asyncio.Task[str]] = []  # the turn's transcriptions (tasks of self.tasks)
         self._pause: tuple[int, asyncio.Task[str]] | None = None  # a speculative transcription
-        self._agent: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._agent: asyncio.Task[None] | None = None  # the greeting, a turn's answer or a prompt
         self._last_activity = clock()
         self._silence_prompts = 0
         self._previous_sentence: asyncio.Event | None = None
@@ -134,9 +138,9 @@ class CallSession:
 
     async def run(self, messages: AsyncIterator[str | bytes]) -> None:
         """Serve the call until the phone side closes the stream."""
-        self._own(self.playback.run(), "player")
-        self._own(self._watchdog(), "watchdog")
-        self._agent = asyncio.create_task(self._guard(self.conversation.start(self.speak)), name="greeting")
+        self.tasks.guarded(self.playback.run(), "player")
+        self.tasks.guarded(self._watchdog(), "watchdog")
+        self._agent = self.tasks.guarded(self.conversation.start(self.speak), "greeting")
         try:
             async for message in messages:
                 await self._on_message(message)
@@ -148,17 +152,8 @@ class CallSession:
         agent = self._agent
         if agent is not None and not agent.done() and self.conversation.ctx.outcome.leaving:
             await asyncio.wait({agent}, timeout=LEAVING_GRACE_SEC)  # store its goodbye, then tear down
-        tasks = [
-            *self._tasks,
-            *self._segments,
-            *([self._agent] if self._agent else []),
-            *([self._pause[1]] if self._pause else []),
-        ]
         self._turn_end.close()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._tasks.clear()
+        await self.tasks.close()
         self._segments.clear()
         await self._store_what_is_kept()
 
@@ -175,61 +170,19 @@ class CallSession:
                 return
         log.error("call %s: %d change(s) could not be stored", self.call.call_id, len(ctx.unsaved))
 
-    def _own(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
-        if self._closed:
-            coroutine.close()  # the call is over: nothing may start any more
-            return
-        task: asyncio.Task[None] = asyncio.ensure_future(self._guard(coroutine))
-        task.set_name(name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _guard(self, work: Awaitable[None]) -> None:
-        try:
-            await work
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # one failing step must not end the call silently nor touch others
-            if self._closed or _socket_gone(exc):  # the caller hung up while the bot was speaking
-                log.debug("call %s: media step ended with the socket: %r", self.call.call_id, exc)
-                return
-            log.exception("call %s: media step failed", self.call.call_id)
-            self.stats.errors.append(f"{type(exc).__name__}: {exc}")
-
     # inbound
 
     async def _on_message(self, message: str | bytes) -> None:
         if self._closed:  # replaced or ended: what comes in now is never answered nor stored
             return
-        try:
-            parsed = parse_inbound(message)
-        except ProtocolError as exc:
-            self.stats.dropped += 1
-            record.frame_dropped()
-            log.debug("call %s: frame dropped: %s", self.call.call_id, exc)
-            return
-        if isinstance(parsed, AudioMetadata):
-            self._set_wire_rate(parsed.sample_rate)
-        elif isinstance(parsed, AudioData):
-            self.stats.frames_in += 1
-            await self._on_audio(parsed.pcm)
-        elif isinstance(parsed, DtmfData):
-            self._own(self._on_dtmf(parsed.tone), "dtmf")
-
-    def _set_wire_rate(self, rate: int) -> None:
-        if rate not in (16_000, 24_000):
-            self.stats.dropped += 1
-            return
-        if self.playback.frames_sent or self.playback.playing:
-            return  # a late metadata message: keep the format the bot already speaks
-        self._wire_rate = rate
-        self._inbound = StreamResampler(rate, SAMPLE_RATE) if rate != SAMPLE_RATE else None
-        self._outbound = StreamResampler(SAMPLE_RATE, rate) if rate != SAMPLE_RATE else None
-        self.playback.frame_bytes = frame_bytes(rate)
+        heard = self._codec.decode(message)
+        if isinstance(heard, CallerAudio):
+            await self._on_audio(heard.pcm)
+        elif isinstance(heard, KeyPressed):
+            self.tasks.guarded(self._on_dtmf(heard.tone), "dtmf")
 
     async def _on_audio(self, pcm: bytes) -> None:
-        pcm16 = self._inbound.process(pcm) if self._inbound else pcm
-        self._vad_buffer += pcm16
+        self._vad_buffer += pcm
         while len(self._vad_buffer) >= VAD_FRAME_BYTES:
             frame, self._vad_buffer = self._vad_buffer[:VAD_FRAME_BYTES], self._vad_buffer[VAD_FRAME_BYTES:]
             await self._on_vad_frame(frame)
@@ -266,7 +219,7 @@ class CallSession:
         elif isinstance(event, Pause):
             if self._pause is not None:
                 self._pause[1].cancel()  # the caller went on: that transcript is stale
-            self._pause = (event.number, asyncio.create_task(self._transcribe(event.pcm)))
+            self._pause = (event.number, self.tasks.start(self._transcribe(event.pcm), "pause-stt"))
             self._turn_end.on_pause(event.pcm)
         elif isinstance(event, Segment):
             self._segments.append(self._transcription(event.pcm, event.pause))
@@ -284,7 +237,7 @@ class CallSession:
         if self._pause is not None and self._pause[0] == pause:
             task, self._pause = self._pause[1], None
             return task
-        return asyncio.create_task(self._transcribe(pcm))
+        return self.tasks.start(self._transcribe(pcm), "stt")
 
     async def _transcribe(self, pcm: bytes) -> str:
         try:
@@ -346,9 +299,7 @@ class CallSession:
         if self._agent is not None and not self._agent.done():
             await self._interrupt()  # the caller spoke again before the answer came: answer the newest
         self._heard.clear()
-        self._agent = asyncio.create_task(
-            self._guard(self._turn(segments, speech_end_at, turn_end_at)), name="agent-turn"
-        )
+        self._agent = self.tasks.guarded(self._turn(segments, speech_end_at, turn_end_at), "agent-turn")
 
     async def _turn(
         self, segments: list[asyncio.Task[str]], speech_end_at: float, turn_end_at: float | None = None
@@ -375,7 +326,7 @@ class CallSession:
                 await self.conversation.respond(text, self._speaker(marks), timing)
         finally:  # recorded by its own task: a barge-in cancelling this turn must not lose it
             recording = self._record_turn(speech_end_at, stt_final, timing, marks, turn_end_at, trace=trace)
-            self._own(recording, "turn-record")
+            self.tasks.guarded(recording, "turn-record")
 
     def _speaker(self, marks: TurnMarks) -> Callable[[str], Awaitable[None]]:
         async def speak(sentence: str) -> None:
@@ -395,7 +346,7 @@ class CallSession:
         ):
             if marks is not None and marks.tts is None:
                 marks.tts = self._clock()
-            chunks.append(self._outbound.process(chunk) if self._outbound else chunk)
+            chunks.append(self._codec.to_wire(chunk))
         on_start = None
         if marks is not None and not marks.queued:
             marks.queued, on_start = True, marks.first_frame
@@ -479,16 +430,6 @@ class CallSession:
             self._last_activity = self._clock()
             self._silence_prompts += 1
             if self._silence_prompts > flags.recognition_retry_max:
-                await self._goodbye()
+                await self.conversation.give_up(self.speak)  # goodbye, then the call is hung up
                 return
-            self._agent = asyncio.create_task(
-                self._guard(self._say_logged(self.conversation.ctx.phrase("are_you_there")))
-            )
-
-    async def _say_logged(self, text: str) -> None:
-        await self.speak(text)
-        await self.conversation.ctx.add_message(Message(persona=Persona.ASSISTANT, content=text))
-
-    async def _goodbye(self) -> None:
-        """No answer after the prompts: say goodbye (stored as it is said) and hang up."""
-        await run_tool(self.conversation.ctx, "end_call", "{}", self._say_logged)
+            self._agent = self.tasks.guarded(self.conversation.are_you_there(self.speak), "are-you-there")

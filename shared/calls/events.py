@@ -40,18 +40,6 @@ EVENT_PREFIX = "Microsoft.Communication."
 MEDIA_RESTARTS = 5  # media streams started again for one call before giving up (15.5 s in all)
 MEDIA_RESTART_DELAYS_SEC = (0.5, 1.0, 2.0, 4.0, 8.0)  # a restarted media host takes a moment to listen
 SEEN_EVENT_TTL_SEC = 24 * 3600.0
-DTMF_LANGUAGE_KEYS = "123456789"
-_TONE_KEYS = {
-    "one": "1",
-    "two": "2",
-    "three": "3",
-    "four": "4",
-    "five": "5",
-    "six": "6",
-    "seven": "7",
-    "eight": "8",
-    "nine": "9",
-}
 
 
 async def handle_call_events(
@@ -270,10 +258,8 @@ async def _recognize_completed(services: Services, call: Call, data: dict[str, A
     """A key pressed to choose the language: 1 for the first available language, 2 for the second..."""
     tones = _field(data, "dtmfResult", "tones")
     tones = tones if isinstance(tones, list) else []
-    key = _TONE_KEYS.get(str(tones[0]).lower(), str(tones[0])) if tones else ""
-    languages = call.initiate.lang.availables
-    if key in DTMF_LANGUAGE_KEYS and 0 < int(key) <= len(languages):
-        chosen = languages[int(key) - 1].short_code
+    chosen = call.language_for_key(str(tones[0])) if tones else None
+    if chosen is not None:
 
         def apply(stored: Call) -> None:
             stored.lang_short_code = chosen

@@ -180,9 +180,8 @@ class CallContext:
     async def key_pressed(self, tone: str) -> None:
         """A phone key chooses the language (1 = first available, 2 = second...) when several are
         offered; other keys do nothing."""
-        languages = self.call.initiate.lang.availables
-        if tone.isdigit() and 0 < int(tone) <= len(languages) and len(languages) > 1:
-            code = languages[int(tone) - 1].short_code
+        code = self.call.language_for_key(tone)
+        if code is not None:
 
             def _set(call: Call) -> None:
                 call.lang_short_code = code

@@ -13,7 +13,7 @@ from shared.conversation.context import CallContext, ConversationPorts
 from shared.conversation.form_agent import FormAgent
 from shared.conversation.llm_agent import AllModelsFailed, LlmAgent, TurnTiming
 from shared.conversation.retrieval import retrieval_policy
-from shared.conversation.tools import Speak
+from shared.conversation.tools import Speak, run_tool
 from shared.conversation.wording import spoken_purpose
 from shared.llm.client import ModelFailure
 from shared.models import AgentKind, Call, CallDirection, Message, Persona
@@ -85,6 +85,22 @@ class Conversation:
                 )
                 await self._hand_over(str(exc))
         await self._form.respond(self.ctx, speak)
+
+    async def are_you_there(self, speak: Speak) -> None:
+        """The caller has been silent for a while: ask whether they are still there (kept as said)."""
+        await self._say_kept(self.ctx.phrase("are_you_there"), speak)
+
+    async def give_up(self, speak: Speak) -> None:
+        """No answer after the silence prompts: say goodbye (kept as it is said) and hang up."""
+
+        async def say_kept(text: str) -> None:
+            await self._say_kept(text, speak)
+
+        await run_tool(self.ctx, "end_call", "{}", say_kept)
+
+    async def _say_kept(self, text: str, speak: Speak) -> None:
+        await speak(text)
+        await self.ctx.add_message(Message(persona=Persona.ASSISTANT, content=text))
 
     async def say_farewell(self, text: str, speak: Speak) -> None:
         """Say the words the function app left for this live call (a failed transfer's apology), keep

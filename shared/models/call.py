@@ -263,6 +263,12 @@ class CallSecrets(_Part):
     media: str | None = None
 
 
+_KEY_NAMES = {
+    name: str(digit)
+    for digit, name in enumerate(("one", "two", "three", "four", "five", "six", "seven", "eight", "nine"), 1)
+}
+
+
 class Call(_Part):
     call_id: UUID = Field(default_factory=uuid4)
     created_at: datetime = Field(default_factory=utc_now)
@@ -313,6 +319,16 @@ class Call(_Part):
     @property
     def current_lang(self) -> str:
         return self.lang_short_code or self.initiate.lang.default_short_code
+
+    def language_for_key(self, key: str) -> str | None:
+        """The language a phone key chooses when several are offered: 1 for the first available, 2 for
+        the second... A key may be named as Call Automation reports tones ("one"). None for any other
+        key, or when there is only one language."""
+        digit = _KEY_NAMES.get(key.strip().lower(), key.strip())
+        languages = self.initiate.lang.availables
+        if len(languages) < 2 or len(digit) != 1 or digit not in "123456789" or int(digit) > len(languages):
+            return None
+        return languages[int(digit) - 1].short_code
 
     def touch(self) -> None:
         self.updated_at = utc_now()
