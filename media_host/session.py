@@ -32,7 +32,7 @@ from media_host.turns import (
     TurnEvent,
 )
 from shared.conversation.engine import Conversation
-from shared.conversation.llm_agent import TurnTiming
+from shared.conversation.timing import TurnTiming
 from shared.models import Call, TurnLatency
 from shared.speech.base import VAD_FRAME_BYTES, SpeechEngines, SpeechError
 from shared.store.base import StoreError

@@ -11,8 +11,9 @@ import logging
 from shared.composition import Services
 from shared.conversation.context import CallContext, ConversationPorts
 from shared.conversation.form_agent import FormAgent
-from shared.conversation.llm_agent import AllModelsFailed, LlmAgent, TurnTiming
+from shared.conversation.llm_agent import AllModelsFailed, LlmAgent
 from shared.conversation.retrieval import retrieval_policy
+from shared.conversation.timing import TurnTiming
 from shared.conversation.tools import Speak, run_tool
 from shared.conversation.wording import spoken_purpose
 from shared.llm.client import ModelFailure

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from shared.conversation.context import CallContext
 from shared.conversation.retrieval import turn_documents
+from shared.conversation.timing import TurnTiming
 from shared.conversation.tools import Speak, run_tool, tool_definitions
 from shared.llm.client import (
     ChatEvent,
@@ -47,18 +48,6 @@ MAX_TOOL_ROUNDS = 4
 
 class AllModelsFailed(RuntimeError):
     """No model could answer this turn."""
-
-
-@dataclass
-class TurnTiming:
-    """Monotonic marks of one turn, for the latency breakdown."""
-
-    started: float = field(default_factory=time.monotonic)
-    first_token: float | None = None
-    first_sentence: float | None = None
-
-    def ms(self, mark: float | None) -> float | None:
-        return None if mark is None else round((mark - self.started) * 1000, 1)
 
 
 @dataclass
