@@ -186,9 +186,13 @@ def flags_overrides(data_dir: Path, **flags: object) -> dict[str, Any]:
     return {"flags": {"yaml_path": path}}
 
 
-def scripted_llm(default_text: str) -> ScriptedLlmServer:
-    """A zero-delay OpenAI-compatible server answering `default_text` to every turn (not started)."""
-    return ScriptedLlmServer(ScriptedLlm(default_text=default_text))
+def scripted_llm(
+    default_text: str, *, ttft_ms: float = 0.0, inter_token_ms: float = 0.0
+) -> ScriptedLlmServer:
+    """An OpenAI-compatible server answering `default_text` to every turn (not started), at once unless
+    given a time to first token and a delay between tokens."""
+    script = ScriptedLlm(default_text=default_text)
+    return ScriptedLlmServer(script, ttft_ms=ttft_ms, inter_token_ms=inter_token_ms)
 
 
 def llm_overrides(server: ScriptedLlmServer) -> dict[str, Any]:
@@ -200,12 +204,15 @@ def merge(*parts: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def scripted_llm_stack(answer: str, **flags: object) -> Iterator[LocalStack]:
-    """The local stack at real time with the real local engines and a zero-delay scripted LLM that
-    answers `answer` to every turn; `flags` are feature flags (the silence prompts are off)."""
+def scripted_llm_stack(
+    answer: str, *, llm_ttft_ms: float = 0.0, llm_inter_token_ms: float = 0.0, **flags: object
+) -> Iterator[LocalStack]:
+    """The local stack at real time with the real local engines and a scripted LLM that answers
+    `answer` to every turn (at once unless given a time to first token and a delay between tokens);
+    `flags` are feature flags (the silence prompts are off)."""
     with (
         tempfile.TemporaryDirectory() as data,
-        scripted_llm(answer) as llm,
+        scripted_llm(answer, ttft_ms=llm_ttft_ms, inter_token_ms=llm_inter_token_ms) as llm,
         LocalStack(
             api_port=free_port(),
             media_port=free_port(),
