@@ -16,6 +16,7 @@ from shared.models import Call, Message, MessageAction, Persona
 from shared.models.call import normalise_e164
 from shared.models.size import MAX_SMS_CHARS, clip
 from shared.store.base import update_call
+from shared.telemetry import names, spans
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,8 @@ async def receive_sms(
     def _append(call: Call) -> None:
         call.messages.append(message.model_copy())
 
-    call = await update_call(services.store, latest.call_id, _append, caller_phone=latest.caller_phone)
+    with spans.call_part(names.SPAN_SMS, latest, {names.ATTR_SMS_KIND: "inbound"}, new_trace=False):
+        call = await update_call(services.store, latest.call_id, _append, caller_phone=latest.caller_phone)
     if seen_key:  # marked once applied: a failed write lets the redelivery try again
         await mark_done(services.cache, seen_key, ttl_sec=SEEN_SMS_TTL_SEC)
     log.info("inbound SMS added to call %s", call.call_id)

@@ -41,7 +41,7 @@ ATTR_MODEL = "llm.model"
 ATTR_ATTEMPT = "llm.attempt"  # models tried before this one in the round
 ATTR_FALLBACK_TO = "fallback.to"  # next | form
 ATTR_ACTIVITY = "post_call.activity"
-ATTR_SMS_KIND = "sms.kind"  # assistant | summary
+ATTR_SMS_KIND = "sms.kind"  # assistant | summary | inbound
 ATTR_FAILURE = "failure.kind"
 ATTR_TOKEN_TYPE = "llm.token_type"  # noqa: S105 (prompt | completion)
 
@@ -52,6 +52,7 @@ STT_FINAL = "callcenter.turn.stt"
 LLM_FIRST_TOKEN = "callcenter.turn.llm_first_token"  # noqa: S105 (a metric name)
 TTS_FIRST_AUDIO = "callcenter.turn.tts_first_audio"
 BARGE_IN_LATENCY = "callcenter.barge_in.latency"  # caller speech onset -> StopAudio sent
+CONTINUATIONS = "callcenter.turn.continuations"  # turns taken back: the caller went on right after
 LATE_FRAMES = "callcenter.media.late_frames"
 ECHO_GUARD_DROPS = "callcenter.media.echo_guard_drops"
 FRAMES_DROPPED = "callcenter.media.frames_dropped"  # inbound messages that were not media protocol
