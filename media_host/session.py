@@ -267,6 +267,7 @@ class CallSession:
         await self._interrupt()
         self._segments = await self._continuation.take_back(self.conversation.ctx)
         self.stats.continuations += 1
+        record.continuation()
 
     async def _interrupt(self) -> None:
         """Stop what the bot says (StopAudio first: the priority lane) and cancel its turn. The cancel

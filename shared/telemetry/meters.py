@@ -33,6 +33,9 @@ tts_first_audio = _histogram(
 barge_in_latency = _histogram(
     names.BARGE_IN_LATENCY, "onset of the caller's speech over the bot to StopAudio sent"
 )
+continuations = _meter.create_counter(
+    names.CONTINUATIONS, unit="{turn}", description="turns taken back because the caller went on right after"
+)
 late_frames = _meter.create_counter(names.LATE_FRAMES, unit="{frame}", description="bot frames sent late")
 echo_guard_drops = _meter.create_counter(
     names.ECHO_GUARD_DROPS, unit="{window}", description="VAD windows held as the bot's own echo"

@@ -106,6 +106,12 @@ def barge_in(onset_ms_ago: float) -> None:
     log.info("barge-in: StopAudio %.0f ms after the caller started speaking", onset_ms_ago)
 
 
+def continuation() -> None:
+    """The caller went on right after their turn ended: its answer was stopped and taken back."""
+    meters.continuations.add(1)
+    log.info("continuation: the caller went on, the answer under way was taken back")
+
+
 def frame_dropped() -> None:
     meters.frames_dropped.add(1)
 
