@@ -131,8 +131,20 @@ class MediaHost:
             say_farewell_when_left(session, services.store), name=f"farewell-{call_id}"
         )
         try:
-            with spans.call_part(names.SPAN_MEDIA, call):  # the call id in every log line of its tasks
-                await session.run(_messages(websocket, SocketLimits()))
+            with spans.call_part(
+                names.SPAN_MEDIA, call
+            ) as span:  # the call id in every log line of its tasks
+                try:
+                    await session.run(_messages(websocket, SocketLimits()))
+                finally:
+                    record.media_session_ended(
+                        span,
+                        frames_in=session.stats.frames_in,
+                        frames_out=session.playback.frames_sent,
+                        late_frames=session.playback.late_frames,
+                        turns=session.stats.turns,
+                        barge_ins=session.stats.barge_ins,
+                    )
         except Exception:  # this call only: the other sessions go on
             record.session_failed()
             log.exception("call %s: media session failed", call_id)

@@ -43,6 +43,11 @@ ATTR_FALLBACK_TO = "fallback.to"  # next | form
 ATTR_ACTIVITY = "post_call.activity"
 ATTR_SMS_KIND = "sms.kind"  # assistant | summary | inbound
 ATTR_FAILURE = "failure.kind"
+ATTR_FRAMES_IN = "media.frames_in"  # on call.media: caller frames received (0: no audio ever came)
+ATTR_FRAMES_OUT = "media.frames_out"  # bot frames sent
+ATTR_LATE_FRAMES = "media.late_frames"
+ATTR_TURNS = "call.turns"
+ATTR_BARGE_INS = "call.barge_ins"
 ATTR_TOKEN_TYPE = "llm.token_type"  # noqa: S105 (prompt | completion)
 
 # metrics (histograms in milliseconds, counters)

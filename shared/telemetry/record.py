@@ -112,6 +112,29 @@ def continuation() -> None:
     log.info("continuation: the caller went on, the answer under way was taken back")
 
 
+def media_session_ended(
+    span: Span, *, frames_in: int, frames_out: int, late_frames: int, turns: int, barge_ins: int
+) -> None:
+    """What the media session did, on its `call.media` span and in one log line."""
+    span.set_attributes(
+        {
+            names.ATTR_FRAMES_IN: frames_in,
+            names.ATTR_FRAMES_OUT: frames_out,
+            names.ATTR_LATE_FRAMES: late_frames,
+            names.ATTR_TURNS: turns,
+            names.ATTR_BARGE_INS: barge_ins,
+        }
+    )
+    log.info(
+        "media session ended: %d frames in, %d out (%d late), %d turn(s), %d barge-in(s)",
+        frames_in,
+        frames_out,
+        late_frames,
+        turns,
+        barge_ins,
+    )
+
+
 def frame_dropped() -> None:
     meters.frames_dropped.add(1)
 

@@ -176,6 +176,9 @@ async def test_a_whole_call_is_traced_measured_and_logged_without_secrets(
     assert media.parent is None and media.kind is SpanKind.SERVER  # its own trace (a request), linked
     assert [link.context.span_id for link in media.links] == [_id(answer)]
     assert _a(media, names.ATTR_CORRELATION_ID) == call.connection.correlation_id
+    assert _a(media, names.ATTR_TURNS) == 2 and _a(media, names.ATTR_BARGE_INS) == 1
+    frames_in, frames_out = _a(media, names.ATTR_FRAMES_IN), _a(media, names.ATTR_FRAMES_OUT)
+    assert isinstance(frames_in, int) and frames_in > 100 and isinstance(frames_out, int) and frames_out > 100
 
     turns = [s for s in spans if s.name == names.SPAN_TURN and _parent(s) == _id(media)]
     assert [_a(t, names.ATTR_TURN) for t in turns] == [1, 2]
