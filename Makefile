@@ -48,6 +48,7 @@ simulate: $(DEMO_STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.incoming_call
 	$(BIN)/python -m bench.retrieval
+	$(BIN)/python -m bench.frame_path
 
 ## Run the whole test suite (real redis-server, no cloud).
 test: $(STAMP)
