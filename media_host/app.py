@@ -33,6 +33,7 @@ from shared.conversation.engine import open_conversation
 from shared.settings import ProcessRole, Settings
 from shared.speech.base import SpeechEngines
 from shared.telemetry import names, record, spans
+from shared.telemetry.logs import set_call_id
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ class MediaHost:
             await websocket.close(admission.code or CLOSE_UNAUTHORIZED, admission.reason)
             return
         call = admission.call
+        set_call_id(call.call_id)  # this connection's task, and every task it starts, logs the call id
         previous = self.sessions.get(call_id)
         if previous is not None:  # a newer socket for this call: the old session ends, its socket closes
             await previous.close()
