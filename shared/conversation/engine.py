@@ -11,8 +11,9 @@ import logging
 from shared.composition import Services
 from shared.conversation.context import CallContext, ConversationPorts
 from shared.conversation.form_agent import FormAgent
-from shared.conversation.llm_agent import AllModelsFailed, LlmAgent
+from shared.conversation.llm_agent import AllModelsFailed, LlmAgent, caller_message
 from shared.conversation.retrieval import retrieval_policy
+from shared.conversation.speculation import Speculation
 from shared.conversation.timing import TurnTiming
 from shared.conversation.tools import Speak, run_tool
 from shared.conversation.wording import spoken_purpose
@@ -68,17 +69,38 @@ class Conversation:
         await speak(greeting)
         await self.ctx.add_message(Message(persona=Persona.ASSISTANT, content=greeting))
 
-    async def respond(self, text: str, speak: Speak, timing: TurnTiming | None = None) -> None:
-        """Store what the caller said, then let the agent in charge answer."""
+    async def speculate(self, text: str) -> Speculation | None:
+        """Start answering `text` before the caller's turn surely ended (the LLM agent only): nothing
+        is said, stored or applied unless `respond` gets the same words and takes it over."""
         text = text.strip()
+        if not text or self.ended or self.ctx.call.agent is not AgentKind.LLM or self._llm is None:
+            return None
+        return await self._llm.speculate(self.ctx, text)
+
+    async def respond(
+        self,
+        text: str,
+        speak: Speak,
+        timing: TurnTiming | None = None,
+        speculation: Speculation | None = None,
+    ) -> None:
+        """Store what the caller said, then let the agent in charge answer (taking over a speculation
+        started on the same words; any other is dropped)."""
+        try:
+            await self._respond(text.strip(), speak, timing, speculation)
+        finally:
+            if speculation is not None:
+                await speculation.discard()
+
+    async def _respond(
+        self, text: str, speak: Speak, timing: TurnTiming | None, speculation: Speculation | None
+    ) -> None:
         if not text or self.ended:
             return
-        await self.ctx.add_message(
-            Message(persona=Persona.HUMAN, content=text, lang_short_code=self.ctx.lang)
-        )
+        await self.ctx.add_message(caller_message(self.ctx, text))
         if self.ctx.call.agent is AgentKind.LLM and self._llm is not None:
             try:
-                await self._llm.respond(self.ctx, speak, timing)
+                await self._llm.respond(self.ctx, speak, timing, speculation)
                 return
             except (AllModelsFailed, ModelFailure) as exc:
                 log.warning(

@@ -14,6 +14,7 @@ the sentences whose `speak` completed, that is, what the caller heard.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 
 from shared.conversation.context import CallContext
 from shared.conversation.retrieval import turn_documents
+from shared.conversation.speculation import Speculation
 from shared.conversation.timing import TurnTiming
 from shared.conversation.tools import Speak, run_tool, tool_definitions
 from shared.llm.client import (
@@ -85,8 +87,43 @@ class LlmAgent:
     def _model_order(self, ctx: CallContext) -> FallbackChatModel:
         return self._chat.reordered(reverse=ctx.flags.slow_llm_for_chat)
 
-    async def respond(self, ctx: CallContext, speak: Speak, timing: TurnTiming | None = None) -> None:
-        """Answer the caller's last message (already in `ctx.call.messages`)."""
+    async def speculate(self, ctx: CallContext, text: str) -> Speculation:
+        """Open the first round of the answer to `text` as if the caller had said it (not stored): its
+        events are held until a turn takes it over (see shared/conversation/speculation.py)."""
+        said = ctx.call.model_copy(update={"messages": [*ctx.call.messages, caller_message(ctx, text)]})
+        view = dataclasses.replace(ctx, call=said)  # read only: nothing is stored nor applied
+        documents = await turn_documents(view)
+        chat = self._request(view, documents)
+        served = Served()
+        hard = ctx.flags.answer_hard_timeout_sec or None
+        events = self._model_order(ctx).open(chat, tool_definitions(), idle_timeout_sec=hard, served=served)
+        return Speculation(text, chat, events, documents=documents, served=served)
+
+    def _request(self, ctx: CallContext, documents: str) -> list[dict[str, object]]:
+        return build_chat(
+            ctx.ports.prompts.system_prompt(ctx.placeholders()) + documents,
+            ctx.call.messages,
+            budget_tokens=self._budget,
+        )
+
+    async def respond(
+        self,
+        ctx: CallContext,
+        speak: Speak,
+        timing: TurnTiming | None = None,
+        speculation: Speculation | None = None,
+    ) -> None:
+        """Answer the caller's last message (already in `ctx.call.messages`). A speculation on the
+        same words and the same request is taken over as the first round; any other is discarded."""
+        try:
+            await self._respond(ctx, speak, timing, speculation)
+        finally:
+            if speculation is not None:
+                await speculation.discard()
+
+    async def _respond(
+        self, ctx: CallContext, speak: Speak, timing: TurnTiming | None, speculation: Speculation | None
+    ) -> None:
         timing = timing or TurnTiming()
         heard: list[str] = []
         filler = _Filler(ctx, speak, timing)
@@ -99,7 +136,11 @@ class LlmAgent:
 
         models = self._model_order(ctx)
         skip: set[str] = set()  # models that gave an unusable answer this turn
-        documents = await turn_documents(ctx)  # what the company's documents say about the caller's words
+        if speculation is not None and speculation.text != _last_caller_words(ctx):
+            await speculation.discard()
+            speculation = None
+        # what the company's documents say about the caller's words
+        documents = speculation.documents if speculation is not None else await turn_documents(ctx)
         try:
             for _ in range(self._max_rounds):
                 result = await self._round_with_fallback(
@@ -110,7 +151,9 @@ class LlmAgent:
                     filler=filler,
                     timing=timing,
                     documents=documents,
+                    speculation=speculation,
                 )
+                speculation = None  # the first round only
                 if not result.calls:
                     await self._store_text(ctx, heard)
                     return
@@ -139,14 +182,18 @@ class LlmAgent:
         filler: _Filler,
         timing: TurnTiming,
         documents: str = "",
+        speculation: Speculation | None = None,
     ) -> _Round:
         for attempt, _ in enumerate(models.models):
-            chat = build_chat(
-                ctx.ports.prompts.system_prompt(ctx.placeholders()) + documents,
-                ctx.call.messages,
-                budget_tokens=self._budget,
-            )
-            result, served = _Round(), Served()
+            chat = self._request(ctx, documents)
+            taken = None
+            if speculation is not None:  # taken over when it asked the model the same, else dropped
+                words = _last_caller_words(ctx) or ""
+                taken = speculation if speculation.matches(words, chat) else None
+                if taken is None:
+                    await speculation.discard()
+                speculation = None
+            result, served = _Round(), (taken.served if taken is not None else Served())
             try:
                 with record.llm_round(attempt) as span:
                     await self._stream(
@@ -159,6 +206,7 @@ class LlmAgent:
                         timing=timing,
                         served=served,
                         skip=skip,
+                        speculation=taken,
                     )
                     span.set_attribute(names.ATTR_MODEL, served.model or "")
                 if not result.calls and not result.spoken:
@@ -187,10 +235,15 @@ class LlmAgent:
         timing: TurnTiming,
         served: Served,
         skip: set[str],
+        speculation: Speculation | None = None,
     ) -> None:
         splitter = SentenceSplitter()
         hard = ctx.flags.answer_hard_timeout_sec or None
-        stream = models.open(chat, tool_definitions(), idle_timeout_sec=hard, skip=skip, served=served)
+        stream = (
+            speculation.take()
+            if speculation is not None
+            else models.open(chat, tool_definitions(), idle_timeout_sec=hard, skip=skip, served=served)
+        )
         async with aclosing(_with_deadlines(stream, filler)) as events:
             async for event in events:
                 if timing.first_token is None:
@@ -307,3 +360,13 @@ async def _with_deadlines(
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+def caller_message(ctx: CallContext, text: str) -> Message:
+    """What the caller said, as the conversation stores it."""
+    return Message(persona=Persona.HUMAN, content=text, lang_short_code=ctx.lang)
+
+
+def _last_caller_words(ctx: CallContext) -> str | None:
+    last = ctx.call.messages[-1] if ctx.call.messages else None
+    return last.content if last is not None and last.persona is Persona.HUMAN else None
