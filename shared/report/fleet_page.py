@@ -46,7 +46,6 @@ class FleetView:
     outcome_colors: dict[str, str]
     agent_words: dict[str, str]
     agents: tuple[str, ...]
-    outcomes: tuple[str, ...]
 
 
 def _admin(settings: Settings, request: FleetRequest) -> HtmlPage | str | None:
@@ -91,6 +90,5 @@ async def fleet_page(
         outcome_colors={o.value: OUTCOME_COLORS[o] for o in OUTCOMES},
         agent_words=dict(AGENT_WORDS),
         agents=AGENTS,
-        outcomes=tuple(o.value for o in OUTCOMES),
     )
     return render("fleet.html", view=view, action=FLEET_PATH)
