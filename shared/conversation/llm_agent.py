@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 MAX_TOOL_ROUNDS = 4
 
 
+FIRST_CLAUSE_WORDS = 6  # a comma after this many words of the first sentence: the clause is said first
+
+
 class AllModelsFailed(RuntimeError):
     """No model could answer this turn."""
 
@@ -237,7 +240,10 @@ class LlmAgent:
         skip: set[str],
         speculation: Speculation | None = None,
     ) -> None:
-        splitter = SentenceSplitter()
+        # the turn's first audio may be the first clause of a long first sentence
+        splitter = SentenceSplitter(
+            first_clause_words=FIRST_CLAUSE_WORDS if timing.first_sentence is None else 0
+        )
         hard = ctx.flags.answer_hard_timeout_sec or None
         stream = (
             speculation.take()

@@ -86,11 +86,16 @@ class Speculation:
         finally:
             await self.discard()  # taken over and done, or given up: the stream is closed either way
 
-    async def discard(self) -> None:
-        """Drop the round: its stream is closed; nothing of it was said, stored or applied."""
+    def cancel(self) -> None:
+        """Drop the round at once (its stream is closed as its task ends): nothing of it was said,
+        stored or applied."""
         if not self._taken and not self._dropped:
             self._dropped = True
             log.info("speculative answer dropped")
         if not self._pump.done():
             self._pump.cancel()
+
+    async def discard(self) -> None:
+        """Drop the round and wait until its stream is closed."""
+        self.cancel()
         await asyncio.gather(self._pump, return_exceptions=True)

@@ -82,10 +82,17 @@ def _starts_line(text: str, index: int) -> bool:
 
 
 class SentenceSplitter:
-    """Feed text deltas; get back every sentence completed so far. Call `flush()` at the end."""
+    """Feed text deltas; get back every sentence completed so far. Call `flush()` at the end.
 
-    def __init__(self) -> None:
+    With `first_clause_words`, the first piece given back may be a clause: a first sentence that has
+    a comma after at least that many words is given up to the comma, so its audio can start before
+    the model finished the sentence (the comma is kept: the voice ends it as a clause, not as a
+    sentence). Later pieces are whole sentences."""
+
+    def __init__(self, *, first_clause_words: int = 0) -> None:
         self._buffer = ""
+        self._clause_words = first_clause_words
+        self._given = False  # a piece was given back
 
     def feed(self, delta: str) -> list[str]:
         self._buffer += delta
@@ -97,18 +104,24 @@ class SentenceSplitter:
             char = text[index]
             following = text[index + 1]
             cut: int | None = None
-            if char == "\n" or (char in _TERMINATORS and following.isspace() and _is_boundary(text, index)):
+            ends = char == "\n" or (char in _TERMINATORS and following.isspace())
+            ends = ends and (char == "\n" or _is_boundary(text, index))
+            if ends or (char == "," and following.isspace() and self._first_clause(text[start:index])):
                 cut = index + 1
             if cut is not None:
                 sentence = text[start:cut].strip()
                 if len(sentence) >= MIN_SENTENCE_CHARS:
                     sentences.append(sentence)
+                    self._given = True
                     start = cut
                 elif not sentence:
                     start = cut
             index += 1
         self._buffer = text[start:]
         return sentences
+
+    def _first_clause(self, before: str) -> bool:
+        return bool(self._clause_words) and not self._given and len(before.split()) >= self._clause_words
 
     def flush(self) -> list[str]:
         rest, self._buffer = self._buffer.strip(), ""

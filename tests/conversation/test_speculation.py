@@ -114,3 +114,21 @@ async def test_a_speculation_still_waiting_for_the_model_is_taken_over_as_it_str
     await conv.respond("I had an accident.", harness.speak, speculation=speculation)
     assert harness.spoken == ["Of course, I can help you with that.", "What happened?"]
     assert len(server.requests) == 1
+
+
+async def test_the_first_audio_is_the_first_clause_of_a_long_first_sentence_and_all_is_stored(
+    tmp_path: Path, server: ScriptedLlmServer, model: OpenAiChatModel
+) -> None:
+    conv, harness = await started(tmp_path, model)
+    reply = (
+        "Thank you for telling me about the accident, I have noted everything you said. "
+        "Was anyone else in the car with you?"
+    )
+    server.script.add_text(reply)
+    await conv.respond("I had an accident on the highway.", harness.speak)
+    assert harness.spoken == [
+        "Thank you for telling me about the accident,",
+        "I have noted everything you said.",
+        "Was anyone else in the car with you?",
+    ]
+    assert (await harness.reload()).messages[-1].content == reply
