@@ -36,7 +36,7 @@ from bench.common import (
     wait_bot_quiet,
     wait_event,
 )
-from bench.voice_latency import ANSWER, BREAKDOWN, SENTENCES
+from bench.voice_latency import BREAKDOWN, REPLIES, SENTENCES
 from local.acs_simulator import TimelineKind
 from local.dev import LocalStack
 
@@ -123,7 +123,7 @@ def main() -> int:
         trim_trailing_silence(clip) for clip in synthesize(["Hello, can you hear me?", *SENTENCES])
     ]
     levels: list[dict[str, Any]] = []
-    with scripted_llm_stack(ANSWER) as stack:
+    with scripted_llm_stack(REPLIES["short"]) as stack:
         one_call(stack, "+33655709999", [warmup], seed=0)  # loads the models: not measured
         for calls in range(1, args.max_calls + 1):
             level = run_level(stack, calls, clips, args.turns)
