@@ -223,7 +223,7 @@ class ScenarioRunner:
                     simulator.wait_for_timeline, connection, TimelineKind.STOP_AUDIO, timeout=30
                 )
                 spoken = len(simulator.bot_audio(connection))
-                await self._turn_stored(call_id, heard + 1, connection)
+                await self._turn_stored(call_id, heard, connection)
                 await self._bot_answered(connection, spoken)
                 continue
             await self._bot_quiet(connection)
@@ -232,7 +232,7 @@ class ScenarioRunner:
                 audio = await self._audio(step, lang)
                 spoken = len(simulator.bot_audio(connection))
                 simulator.say(connection, audio)
-                await self._turn_stored(call_id, heard + 1, connection)
+                await self._turn_stored(call_id, heard, connection)
                 await self._bot_answered(connection, spoken)
             elif step.dtmf is not None:
                 simulator.send_dtmf(connection, step.dtmf)
@@ -276,15 +276,18 @@ class ScenarioRunner:
                 return
             await asyncio.sleep(0.05)
 
-    async def _caller_turns(self, call_id: str) -> int:
-        call = await self._load(call_id)
-        return sum(1 for m in call.messages if m.persona is Persona.HUMAN)
+    async def _caller_turns(self, call_id: str) -> tuple[int, str]:
+        """How many caller turns are stored, and the last one's words."""
+        said = [m.content for m in (await self._load(call_id)).messages if m.persona is Persona.HUMAN]
+        return len(said), said[-1] if said else ""
 
-    async def _turn_stored(self, call_id: str, turns: int, connection: str) -> None:
-        """Wait until the bot stored the caller's utterance (it heard the turn end), or the call ended."""
+    async def _turn_stored(self, call_id: str, before: tuple[int, str], connection: str) -> None:
+        """Wait until the bot stored the caller's utterance (it heard the turn end), or the call ended.
+        An utterance that continues the last turn rewrites it instead of adding one."""
         deadline = time.monotonic() + TURN_TIMEOUT_SEC
         while time.monotonic() < deadline and not self._ended(connection):
-            if await self._caller_turns(call_id) >= turns:
+            turns, last = await self._caller_turns(call_id)
+            if turns > before[0] or (turns == before[0] and last != before[1]):
                 return
             await asyncio.sleep(0.1)
 
