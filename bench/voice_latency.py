@@ -9,7 +9,8 @@ caller says N varied sentences (piper voice, synthesised once, the
 trailing silence trimmed so the clip ends with the speech), each after the bot went quiet. Per turn:
 latency = timeline BOT_AUDIO_FIRST_FRAME - CALLER_SPEECH_END (the phone's clock: last caller speech
 frame sent -> first bot frame received), plus the breakdown the call document stores (`call.turns`,
-relative to the media host's own end-of-speech mark). Targets: p50 <= 450 ms, p95 <= 650 ms with an
+relative to the media host's own end-of-speech mark), and how many speculative answers were taken
+over or dropped. Targets: p50 <= 450 ms, p95 <= 650 ms with an
 instant model; with a model delay, p50 <= ttft + 300 ms and p95 <= ttft + 500 ms (400 ms: 700 / 900).
 
     .venv/bin/python -m bench.voice_latency [--turns 12] [--warmup 1] [--reply realistic|short]
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import statistics
 import time
 from typing import Any
@@ -81,6 +83,19 @@ BREAKDOWN = (
 )
 
 
+class SpeculationCount(logging.Handler):
+    """Counts the speculative answers taken over and dropped (the media host runs in this process)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.taken = self.dropped = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        self.taken += message.startswith("speculative answer taken over")
+        self.dropped += message.startswith("speculative answer dropped")
+
+
 def sentences(count: int) -> list[str]:
     return [SENTENCES[index % len(SENTENCES)] for index in range(count)]
 
@@ -133,6 +148,10 @@ def main() -> int:
     clips = [trim_trailing_silence(clip) for clip in raw]
     started = time.monotonic()
     contention = Contention()
+    speculation = SpeculationCount()
+    speculation_log = logging.getLogger("shared.conversation.speculation")
+    speculation_log.addHandler(speculation)
+    speculation_log.setLevel(logging.INFO)
     with scripted_llm_stack(
         REPLIES[args.reply], llm_ttft_ms=args.llm_ttft_ms, llm_inter_token_ms=inter_token_ms
     ) as stack:
@@ -184,12 +203,18 @@ def main() -> int:
         f" {args.llm_ttft_ms:.0f} ms to first token, {args.llm_tokens_per_sec or 'instant'} tokens/s)"
         f"; other processes used {others} cores"
     )
+    print(
+        f"speculative answers (warm-up included): {speculation.taken} taken over,"
+        f" {speculation.dropped} dropped"
+    )
     print("stored breakdown medians (ms after the media host's end of speech): " + json.dumps(medians))
     passed = bool(samples) and not missed and stats["p50"] <= target_p50 and stats["p95"] <= target_p95
     result = {
         "benchmark": "voice_latency_ms",
         **stats,
         "missed": missed,
+        "speculative_taken": speculation.taken,
+        "speculative_dropped": speculation.dropped,
         "reply": args.reply,
         "llm_ttft_ms": args.llm_ttft_ms,
         "llm_tokens_per_sec": args.llm_tokens_per_sec,
