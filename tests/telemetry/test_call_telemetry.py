@@ -190,11 +190,12 @@ async def test_a_whole_call_is_traced_measured_and_logged_without_secrets(
         inner, outer = child[0], first
         assert outer.start_time and inner.start_time and inner.end_time and outer.end_time
         assert outer.start_time <= inner.start_time <= inner.end_time <= outer.end_time
-    rounds = [s for s in spans if s.name == names.SPAN_LLM_ROUND and _parent(s) == _id(first)]
-    assert len(rounds) == 2  # the tool call, then the words (the fast model failed inside the first)
-    assert all(str(_a(r, names.ATTR_MODEL)).endswith(SLOW) for r in rounds)
-    failures = [e for e in rounds[0].events if e.name == names.EVENT_MODEL_FAILED]
-    assert [str(_a(e, names.ATTR_MODEL)) for e in failures] == [f"fast:{FAST}"]
+    # the LLM rounds of the first answer: children of its turn, or of the session when the answer was
+    # opened speculatively at a pause, before the turn ended
+    rounds = [s for s in spans if s.name == names.SPAN_LLM_ROUND and _parent(s) in (_id(first), _id(media))]
+    assert rounds and all(str(_a(r, names.ATTR_MODEL)).endswith(SLOW) for r in rounds if r.status.is_ok)
+    failures = [e for r in [*rounds, first, media] for e in r.events if e.name == names.EVENT_MODEL_FAILED]
+    assert f"fast:{FAST}" in [str(_a(e, names.ATTR_MODEL)) for e in failures]  # the 500, where it happened
     sms_tool = _one(spans, names.SPAN_TOOL, **{names.ATTR_TOOL: "send_sms"})
     assert _parent(sms_tool) == _id(first)
     assert _parent(_one(spans, names.SPAN_SMS, **{names.ATTR_SMS_KIND: "assistant"})) == _id(sms_tool)
