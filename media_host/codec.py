@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 ACS_RATES = (16_000, 24_000)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built for every frame, and a frozen init costs more
 class CallerAudio:
     """A piece of the caller's voice, as 16 kHz mono PCM16."""
 
