@@ -20,6 +20,7 @@ from media_host.codec import AcsCodec, CallerAudio, Codec, FrameCounts, KeyPress
 from media_host.continuation import Continuation
 from media_host.end_of_turn import TurnEnd, TurnEndPolicy
 from media_host.heard import HeardLog, trim_unheard
+from media_host.pause_answer import PauseAnswer
 from media_host.playback import Playback
 from media_host.tasks import TaskOwner
 from media_host.turns import (
@@ -32,7 +33,6 @@ from media_host.turns import (
     TurnEvent,
 )
 from shared.conversation.engine import Conversation
-from shared.conversation.speculation import Speculation
 from shared.conversation.timing import TurnTiming
 from shared.models import Call, TurnLatency
 from shared.speech.base import VAD_FRAME_BYTES, SpeechEngines, SpeechError
@@ -51,12 +51,6 @@ def _socket_gone(exc: Exception) -> bool:
     return isinstance(exc, WebSocketDisconnect) or (
         isinstance(exc, RuntimeError) and "websocket" in str(exc).lower()
     )
-
-
-def _cancel_speculation(task: asyncio.Task[Speculation | None]) -> None:
-    """A dropped speculation's answer, if it was opened: its stream is closed."""
-    if not task.cancelled() and task.exception() is None and (speculation := task.result()) is not None:
-        speculation.cancel()
 
 
 @dataclass
@@ -124,7 +118,7 @@ class CallSession:
         self._segments: list[asyncio.Task[str]] = []  # the turn's transcriptions (tasks of self.tasks)
         self._pause: tuple[int, asyncio.Task[str]] | None = None  # a speculative transcription
         self._agent: asyncio.Task[None] | None = None  # the greeting, a turn's answer or a prompt
-        self._speculation: asyncio.Task[Speculation | None] | None = None  # an answer opened at a pause
+        self._pause_answer = PauseAnswer(conversation, self.tasks)  # an answer opened at a pause
         self._last_activity = clock()
         self._silence_prompts = 0
         self._previous_sentence: asyncio.Event | None = None
@@ -161,7 +155,7 @@ class CallSession:
         if agent is not None and not agent.done() and self.conversation.ctx.outcome.leaving:
             await asyncio.wait({agent}, timeout=LEAVING_GRACE_SEC)  # store its goodbye, then tear down
         self._turn_end.close()
-        self._drop_speculation()
+        self._pause_answer.drop()
         await self.tasks.close()
         self._segments.clear()
         await self._store_what_is_kept()
@@ -225,13 +219,13 @@ class CallSession:
                 await self._barge_in(event.at)
             if not self._segments:
                 self._turn_end.forget()
-            self._drop_speculation()
+            self._pause_answer.drop()
         elif isinstance(event, Pause):
             if self._pause is not None:
                 self._pause[1].cancel()  # the caller went on: that transcript is stale
             self._pause = (event.number, self.tasks.start(self._transcribe(event.pcm), "pause-stt"))
             self._turn_end.on_pause(event.pcm)
-            self._speculate([*self._segments, self._pause[1]])
+            self._pause_answer.start([*self._segments, self._pause[1]])
         elif isinstance(event, Segment):
             self._segments.append(self._transcription(event.pcm, event.pause))
             self._turn_end.on_segment(event.pcm)
@@ -242,38 +236,6 @@ class CallSession:
             segments, self._segments = self._segments, []
             self._continuation.turn_ended(now, segments)
             await self._start_turn(segments, event.speech_end_at, turn_end_at=now)
-
-    def _speculate(self, transcripts: list[asyncio.Task[str]]) -> None:
-        """Start answering what the caller said up to this pause; the turn takes it over if it ends
-        with the same words, else it is dropped (shared/conversation/speculation.py)."""
-        self._drop_speculation()
-        self._speculation = self.tasks.start(self._open_speculation(transcripts), "speculation")
-
-    async def _open_speculation(self, transcripts: list[asyncio.Task[str]]) -> Speculation | None:
-        texts = await asyncio.gather(*map(asyncio.shield, transcripts))
-        try:
-            return await self.conversation.speculate(" ".join(t.strip() for t in texts if t.strip()))
-        except Exception as exc:  # the turn answers without it
-            log.warning("call %s: no speculative answer: %r", self.call.call_id, exc)
-            return None
-
-    def _drop_speculation(self) -> None:
-        task, self._speculation = self._speculation, None
-        if task is not None:
-            task.cancel()  # not opened yet: it never opens
-            task.add_done_callback(_cancel_speculation)
-
-    async def _take_speculation(self) -> Speculation | None:
-        """The answer opened at the last pause, once it is open (None when there is none)."""
-        task, self._speculation = self._speculation, None
-        if task is None:
-            return None
-        try:
-            await asyncio.wait({task})
-        except asyncio.CancelledError:
-            task.add_done_callback(_cancel_speculation)
-            raise
-        return None if task.cancelled() or task.exception() is not None else task.result()
 
     def _transcription(self, pcm: bytes, pause: int | None) -> asyncio.Task[str]:
         """The transcript of a cut segment: the one started at the pause, when that was the same speech."""
@@ -351,7 +313,7 @@ class CallSession:
         texts = await asyncio.gather(*map(asyncio.shield, segments))  # a continuation may carry them on
         text = " ".join(t.strip() for t in texts if t.strip())
         stt_final = self._clock()
-        speculation = await self._take_speculation()
+        speculation = await self._pause_answer.take()
         if not text:
             if speculation is not None:
                 await speculation.discard()
