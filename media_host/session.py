@@ -8,7 +8,6 @@ them when the call's websocket closes; an error inside it ends this call only.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -23,6 +22,7 @@ from media_host.heard import HeardLog, trim_unheard
 from media_host.pause_answer import PauseAnswer
 from media_host.playback import Playback
 from media_host.tasks import TaskOwner
+from media_host.turn_timing import TurnMarks, telemetry_marks, turn_latency
 from media_host.turns import (
     Pause,
     Segment,
@@ -34,7 +34,7 @@ from media_host.turns import (
 )
 from shared.conversation.engine import Conversation
 from shared.conversation.timing import TurnTiming
-from shared.models import Call, TurnLatency
+from shared.models import Call
 from shared.speech.base import VAD_FRAME_BYTES, SpeechEngines, SpeechError
 from shared.store.base import StoreError
 from shared.telemetry import record, spans
@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 
 WATCHDOG_PERIOD_SEC = 0.5
 LEAVING_GRACE_SEC = 5.0  # a turn that hung up or transferred the call gets this long to be stored
-FIRST_FRAME_WAIT_SEC = 5.0
 
 
 def _socket_gone(exc: Exception) -> bool:
@@ -51,20 +50,6 @@ def _socket_gone(exc: Exception) -> bool:
     return isinstance(exc, WebSocketDisconnect) or (
         isinstance(exc, RuntimeError) and "websocket" in str(exc).lower()
     )
-
-
-@dataclass
-class TurnMarks:
-    """Monotonic times of one turn's audio milestones."""
-
-    tts: float | None = None
-    frame: float | None = None
-    queued: bool = False
-    frame_sent: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def first_frame(self, at: float) -> None:
-        self.frame = at
-        self.frame_sent.set()
 
 
 @dataclass
@@ -381,32 +366,12 @@ class CallSession:
         *,
         trace: record.TurnTrace | None = None,
     ) -> None:
-        if marks.queued:  # the first sentence may be queued but not sent yet
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(marks.frame_sent.wait(), timeout=FIRST_FRAME_WAIT_SEC)
-
-        def ms(mark: float | None) -> float | None:
-            return None if mark is None else round((mark - speech_end_at) * 1000, 1)
-
-        latency = TurnLatency(
-            end_of_turn_ms=ms(turn_end_at),
-            stt_final_ms=ms(stt_final),
-            llm_first_token_ms=ms(timing.first_token),
-            first_sentence_ms=ms(timing.first_sentence),
-            tts_first_audio_ms=ms(marks.tts),
-            first_frame_out_ms=ms(marks.frame),
-        )
+        await marks.settled()  # the first sentence may be queued but not sent yet
+        latency = turn_latency(speech_end_at, stt_final, timing, marks, turn_end_at)
         if trace is not None:
             late, echo = self.playback.late_frames, self._turns.echo_held
             trace.finish(
-                record.TurnMarksMs(
-                    latency.end_of_turn_ms,
-                    latency.stt_final_ms,
-                    latency.llm_first_token_ms,
-                    latency.first_sentence_ms,
-                    latency.tts_first_audio_ms,
-                    latency.first_frame_out_ms,
-                ),
+                telemetry_marks(latency),
                 late_frames=late - self._reported[0],
                 echo_guard_drops=echo - self._reported[1],
             )
