@@ -18,9 +18,8 @@ from starlette.websockets import WebSocketDisconnect
 from media_host.codec import AcsCodec, CallerAudio, Codec, FrameCounts, KeyPressed
 from media_host.continuation import Continuation
 from media_host.end_of_turn import TurnEnd, TurnEndPolicy
-from media_host.heard import HeardLog, trim_unheard
+from media_host.heard import trim_unheard
 from media_host.pause_answer import PauseAnswer
-from media_host.playback import Playback
 from media_host.tasks import TaskOwner
 from media_host.turn_timing import TurnMarks, telemetry_marks, turn_latency
 from media_host.turns import (
@@ -32,6 +31,7 @@ from media_host.turns import (
     TurnEnded,
     TurnEvent,
 )
+from media_host.voice import BotVoice
 from shared.conversation.engine import Conversation
 from shared.conversation.timing import TurnTiming
 from shared.models import Call
@@ -99,15 +99,14 @@ class CallSession:
         self._vad = engines.vad.new_stream()
         self.stats = SessionStats(frames=self._codec.counts, errors=self.tasks.errors)
         self._vad_buffer = b""
-        self.playback = Playback(send, self._codec)
+        self.voice = BotVoice(conversation.ctx, engines.tts, self._codec, send, clock=clock)
+        self.playback = self.voice.playback
         self._segments: list[asyncio.Task[str]] = []  # the turn's transcriptions (tasks of self.tasks)
         self._pause: tuple[int, asyncio.Task[str]] | None = None  # a speculative transcription
         self._agent: asyncio.Task[None] | None = None  # the greeting, a turn's answer or a prompt
         self._pause_answer = PauseAnswer(conversation, self.tasks)  # an answer opened at a pause
         self._last_activity = clock()
         self._silence_prompts = 0
-        self._previous_sentence: asyncio.Event | None = None
-        self._heard = HeardLog()  # the current answer's sentences, trimmed to what was heard on a barge-in
         self._closed = False
         self._reported = (0, 0)  # late frames and echo-guard drops already counted in telemetry
         conversation.ctx.drain = self._drain
@@ -241,7 +240,7 @@ class CallSession:
         await self._interrupt()
         onset_ms = self._turns.config.cutoff_ms  # speech confirmed `cutoff_ms` after its onset
         record.barge_in((self._clock() - confirmed_at) * 1000 + onset_ms)
-        cuts = self._heard.cuts(self.playback)
+        cuts = self.voice.cuts()
         if cuts:
             await self.conversation.ctx.save(lambda call: trim_unheard(call, cuts))
 
@@ -289,7 +288,7 @@ class CallSession:
             return
         if self._agent is not None and not self._agent.done():
             await self._interrupt()  # the caller spoke again before the answer came: answer the newest
-        self._heard.clear()
+        self.voice.new_answer()
         self._agent = self.tasks.guarded(self._turn(segments, speech_end_at, turn_end_at), "agent-turn")
 
     async def _turn(
@@ -330,31 +329,11 @@ class CallSession:
 
     async def speak(self, sentence: str, marks: TurnMarks | None = None) -> None:
         """Synthesize and queue one sentence; returns once the previous sentence has been played."""
-        ctx = self.conversation.ctx
-        voice = next(
-            (lang.voice for lang in ctx.call.initiate.lang.availables if lang.short_code == ctx.lang), None
-        )
-        chunks: list[bytes] = []
-        async for chunk in self._engines.tts.synthesize(
-            sentence, lang=ctx.lang, voice=voice, speed=ctx.call.voice_speed
-        ):
-            if marks is not None and marks.tts is None:
-                marks.tts = self._clock()
-            chunks.append(self._codec.to_wire(chunk))
-        on_start = None
-        if marks is not None and not marks.queued:
-            marks.queued, on_start = True, marks.first_frame
-        done = self.playback.enqueue(b"".join(chunks), on_start=on_start)
-        self._heard.said(done, sentence)
-        previous, self._previous_sentence = self._previous_sentence, done
-        if previous is not None:
-            await previous.wait()
+        await self.voice.say(sentence, marks)
 
     async def _drain(self) -> None:
         await self._continuation.settled()  # a continuation could still take this turn back
-        if self._previous_sentence is not None:
-            await self._previous_sentence.wait()
-        await self.playback.wait_heard()
+        await self.voice.heard()
 
     async def _record_turn(
         self,
