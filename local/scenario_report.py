@@ -1,6 +1,7 @@
 """The per-scenario figures page from `callcenter simulate --json` summaries (one file per run).
 
     .venv/bin/python -m local.scenario_report run1.json run2.json > docs/scenario-figures.md
+    .venv/bin/python -m local.scenario_report "run A=a.json" "run B=b.json"   # named runs
 
 For each scenario and mode (audio, text): claim fields exact over expected, and whether the call ended
 as intended, in every run; then the totals per run. Audio runs differ (real speech engines on a shared
@@ -43,13 +44,6 @@ def render(runs: list[tuple[str, dict[str, Any]]]) -> str:
             by_scenario[(row["name"], row.get("mode", "audio"))][label] = row
     labels = [label for label, _ in runs]
     lines = [
-        "| scenario | mode | " + " | ".join(labels) + " |",
-        "|---|---|" + "---|" * len(labels),
-    ]
-    for (name, mode), rows in sorted(by_scenario.items()):
-        lines.append(f"| {name} | {mode} | " + " | ".join(_cell(rows.get(label)) for label in labels) + " |")
-    lines += [
-        "",
         "| run | mode | claim fields exact | calls ending as intended | scenarios passed |",
         "|---|---|---|---|---|",
     ]
@@ -57,6 +51,9 @@ def render(runs: list[tuple[str, dict[str, Any]]]) -> str:
         for mode, numbers in summary.get("figures", {}).items():
             if numbers["fields_expected"] or numbers["endings_expected"]:
                 lines.append(_totals(label, mode, numbers, summary["scenarios"]))
+    lines += ["", "| scenario | mode | " + " | ".join(labels) + " |", "|---|---|" + "---|" * len(labels)]
+    for (name, mode), rows in sorted(by_scenario.items()):
+        lines.append(f"| {name} | {mode} | " + " | ".join(_cell(rows.get(label)) for label in labels) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -64,9 +61,10 @@ def main(argv: list[str]) -> int:
     if not argv:
         print("usage: python -m local.scenario_report RUN.json [RUN.json...]", file=sys.stderr)
         return 2
-    runs = [
-        (f"run {i}", json.loads(Path(path).read_text(encoding="utf-8"))) for i, path in enumerate(argv, 1)
-    ]
+    runs: list[tuple[str, dict[str, Any]]] = []
+    for number, arg in enumerate(argv, 1):  # "LABEL=path" names a run; else "run N"
+        label, _, path = arg.rpartition("=")
+        runs.append((label or f"run {number}", json.loads(Path(path).read_text(encoding="utf-8"))))
     sys.stdout.write(render(runs))
     return 0
 
