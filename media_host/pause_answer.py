@@ -27,7 +27,8 @@ class PauseAnswer:
     def start(self, transcripts: list[asyncio.Task[str]]) -> None:
         """Answer what the caller said up to this pause (the transcripts of the turn so far)."""
         self.drop()
-        self._opening = self._tasks.start(self._open(transcripts), "speculation")
+        if self._conversation.speculates:  # not with the form agent: nothing to start
+            self._opening = self._tasks.start(self._open(transcripts), "speculation")
 
     async def _open(self, transcripts: list[asyncio.Task[str]]) -> Speculation | None:
         texts = await asyncio.gather(*map(asyncio.shield, transcripts))

@@ -69,11 +69,16 @@ class Conversation:
         await speak(greeting)
         await self.ctx.add_message(Message(persona=Persona.ASSISTANT, content=greeting))
 
+    @property
+    def speculates(self) -> bool:
+        """Answers may be started before the turn ends (the LLM agent leads the call)."""
+        return not self.ended and self.ctx.call.agent is AgentKind.LLM and self._llm is not None
+
     async def speculate(self, text: str) -> Speculation | None:
         """Start answering `text` before the caller's turn surely ended (the LLM agent only): nothing
         is said, stored or applied unless `respond` gets the same words and takes it over."""
         text = text.strip()
-        if not text or self.ended or self.ctx.call.agent is not AgentKind.LLM or self._llm is None:
+        if not text or not self.speculates or self._llm is None:
             return None
         return await self._llm.speculate(self.ctx, text)
 
