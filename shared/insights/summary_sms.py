@@ -6,9 +6,10 @@ alone? A crash between the two makes the retry send again: a silent double. So:
 
 1. `summary_sms_sent_at` on the call (written after the send) is the durable "done" mark;
 2. a cache lease `post-call-sms:<call_id>` (atomic add, 24 h TTL) is taken before sending. It holds
-   `sending|<started>` while the request is out and `sent|<message id>` once the provider accepted it,
-   and is released once the mark is written. Another attempt that finds it:
-   - `sent|...`: writes the missing mark, sends nothing;
+   `sending|<started>` while the request is out and `sent|<message id>|<started>` once the provider
+   accepted it, and is released once the mark is written. Another attempt that finds it:
+   - `sent|...` younger than `STALE_AFTER_SEC`: raises `SmsInProgressError` (the sender is writing
+     the mark); older: the sender stopped before the mark, so it writes the mark and sends nothing;
    - `sending|...` younger than `STALE_AFTER_SEC`: raises `SmsInProgressError` (the orchestration
      retries later, when the mark is usually there);
    - `sending|...` older than that: the attempt died mid-send, so the SMS may or may not have gone
@@ -107,8 +108,10 @@ async def _lease_taken(services: Services, call: Call, key: str, now: float) -> 
     held = await services.cache.get(key)
     if held is None:  # released in between: the next attempt takes it
         raise SmsInProgressError(f"call {call.call_id}: the SMS lease changed hands, retry")
-    if held.startswith(b"sent|"):
-        await _mark_sent(services, call, summary_text(services, call), held.decode().split("|", 1)[1])
+    if held.startswith(b"sent|") and now - _started(held) < STALE_AFTER_SEC:
+        raise SmsInProgressError(f"call {call.call_id}: the SMS was just sent, its mark is being written")
+    if held.startswith(b"sent|"):  # the sender stopped before writing the mark: write it
+        await _mark_sent(services, call, summary_text(services, call), held.decode().split("|")[1])
         await services.cache.release(key, held)
         return {"status": "sent", "resumed": True}
     if now - _started(held) < STALE_AFTER_SEC:
@@ -161,7 +164,7 @@ async def _send_holding_lease(services: Services, call: Call, key: str, token: b
         await services.cache.release(key, token)
         await _record_error(services, call, f"refused: {exc}")
         return {"status": "failed", "error": str(exc)}
-    sent = f"sent|{receipt.message_id}".encode()
+    sent = f"sent|{receipt.message_id}|{_started(token):.3f}".encode()
     await services.cache.set(key, sent, ttl_sec=LEASE_TTL_SEC)
     await _mark_sent(services, call, body, receipt.message_id)
     await services.cache.release(key, sent)
