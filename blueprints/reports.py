@@ -10,12 +10,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from blueprints.dependencies import API_KEY_HEADER, ServicesDep
 from shared.report.fleet_page import DEFAULT_DAYS, FleetRequest, fleet_page
-from shared.report.pages import DEFAULT_LIMIT, CsvFile, ListRequest, call_page, list_csv, list_page, recording
+from shared.report.pages import (
+    DEFAULT_LIMIT,
+    CsvFile,
+    ListRequest,
+    PageCredentials,
+    call_page,
+    list_csv,
+    list_page,
+    recording,
+)
 from shared.report.render import SECURITY_HEADERS, HtmlPage
 
 router = APIRouter(prefix="/report", tags=["report"])
@@ -75,50 +84,28 @@ def _csv(exported: CsvFile) -> Response:
     return Response(exported.text, media_type="text/csv; charset=utf-8", headers=headers)
 
 
-@router.get("/{call_id}", response_class=HTMLResponse)
-async def report_call(
-    *,
-    call_id: str,
-    services: ServicesDep,
+def page_credentials(
     header_key: HeaderKey = None,
     key: Annotated[str | None, Query(max_length=500)] = None,
     expires: Annotated[str | None, Query(max_length=20)] = None,
     sig: Annotated[str | None, Query(max_length=200)] = None,
     pk: Annotated[str | None, Query(max_length=32)] = None,
-) -> HTMLResponse:
-    page = await call_page(
-        services.store,
-        services.settings,
-        call_id,
-        keys=(header_key, key),
-        expires=expires,
-        signature=sig,
-        partition=pk,
-    )
-    return _response(page)
+) -> PageCredentials:
+    """What opened a call's page or recording: the admin key, or a signed link with its partition key."""
+    return PageCredentials(keys=(header_key, key), expires=expires, signature=sig, partition=pk)
+
+
+Credentials = Annotated[PageCredentials, Depends(page_credentials)]
+
+
+@router.get("/{call_id}", response_class=HTMLResponse)
+async def report_call(call_id: str, services: ServicesDep, credentials: Credentials) -> HTMLResponse:
+    return _response(await call_page(services.store, services.settings, call_id, credentials))
 
 
 @router.get("/{call_id}/recording")
-async def report_recording(
-    *,
-    call_id: str,
-    services: ServicesDep,
-    header_key: HeaderKey = None,
-    key: Annotated[str | None, Query(max_length=500)] = None,
-    expires: Annotated[str | None, Query(max_length=20)] = None,
-    sig: Annotated[str | None, Query(max_length=200)] = None,
-    pk: Annotated[str | None, Query(max_length=32)] = None,
-) -> Response:
-    answer = await recording(
-        services.store,
-        services.blobs,
-        services.settings,
-        call_id,
-        keys=(header_key, key),
-        expires=expires,
-        signature=sig,
-        partition=pk,
-    )
+async def report_recording(call_id: str, services: ServicesDep, credentials: Credentials) -> Response:
+    answer = await recording(services.store, services.blobs, services.settings, call_id, credentials)
     if isinstance(answer, HtmlPage):
         return _response(answer)
     headers = {"Cache-Control": "private, max-age=300", "Referrer-Policy": "no-referrer"}

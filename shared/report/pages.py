@@ -217,61 +217,57 @@ async def list_csv(store: CallStore, settings: Settings, request: ListRequest) -
     return CsvFile(f"calls-{stamp}.csv", calls_csv(_sorted(found.calls, sort)))
 
 
-def _access_query(
-    settings: Settings, call: Call, keys: tuple[str | None, ...], expires: str | None, signature: str | None
-) -> str:
+@dataclass(frozen=True)
+class PageCredentials:
+    """What opened a call's page: the admin keys presented (the header's first, the query's last), or
+    a signed link (`expires`, `signature`) and the partition key it carries (`partition`: a point read)."""
+
+    keys: tuple[str | None, ...] = ()
+    expires: str | None = None
+    signature: str | None = None
+    partition: str | None = None
+
+
+def _access_query(settings: Settings, call: Call, credentials: PageCredentials) -> str:
     """The query that opened this page again (the admin key or the signed link), for its own links;
     an admin who came with the header gets a freshly signed query."""
+    keys = credentials.keys
     query_key = keys[-1] if len(keys) > 1 else None
     if query_key and admin_key_matches(settings, query_key) is Access.GRANTED:
         return urlencode({"key": carried_key(settings, query_key)})
-    if expires and signature:
-        return urlencode({"expires": expires, "sig": signature, "pk": call.caller_phone})
+    if credentials.expires and credentials.signature:
+        return urlencode(
+            {"expires": credentials.expires, "sig": credentials.signature, "pk": call.caller_phone}
+        )
     return urlsplit(relative_report_link(settings, call)).query
 
 
 async def _authorised_call(
-    store: CallStore,
-    settings: Settings,
-    call_id: str,
-    *,
-    keys: tuple[str | None, ...],
-    expires: str | None,
-    signature: str | None,
-    partition: str | None = None,
+    store: CallStore, settings: Settings, call_id: str, credentials: PageCredentials
 ) -> Call | HtmlPage:
     try:
         parsed = UUID(call_id)
     except ValueError:
         return error_page(404, "There is no such call.")
-    if not call_page_access(settings, parsed, keys=keys, expires=expires, signature=signature):
+    allowed = call_page_access(
+        settings, parsed, keys=credentials.keys, expires=credentials.expires, signature=credentials.signature
+    )
+    if not allowed:
         return error_page(403, "This report link is not valid or has expired. Ask for a new link.")
-    call = await store.get(parsed, caller_phone=partition_key(partition))
+    call = await store.get(parsed, caller_phone=partition_key(credentials.partition))
     if call is None:
         return error_page(404, "There is no such call.")
     return call
 
 
 async def call_page(
-    store: CallStore,
-    settings: Settings,
-    call_id: str,
-    *,
-    keys: tuple[str | None, ...],
-    expires: str | None,
-    signature: str | None,
-    partition: str | None = None,
+    store: CallStore, settings: Settings, call_id: str, credentials: PageCredentials
 ) -> HtmlPage:
-    """One call, for the holder of its signed link (403 when tampered with or expired) or the admin.
-
-    `keys`: the presented admin keys, the header's first and the query's last; `partition`: the
-    caller's number the link carries (a point read)."""
-    call = await _authorised_call(
-        store, settings, call_id, keys=keys, expires=expires, signature=signature, partition=partition
-    )
+    """One call, for the holder of its signed link (403 when tampered with or expired) or the admin."""
+    call = await _authorised_call(store, settings, call_id, credentials)
     if isinstance(call, HtmlPage):
         return call
-    query = _access_query(settings, call, keys, expires, signature)
+    query = _access_query(settings, call, credentials)
     recording_src = f"{REPORT_PATH}/{call.call_id}/recording?{query}" if recording_blob_name(call) else None
     key = parse_qs(query).get("key", [None])[0] if query.startswith("key=") else None
     back_url = _url({"key": key})
@@ -279,20 +275,10 @@ async def call_page(
 
 
 async def recording(
-    store: CallStore,
-    blobs: BlobStore,
-    settings: Settings,
-    call_id: str,
-    *,
-    keys: tuple[str | None, ...],
-    expires: str | None,
-    signature: str | None,
-    partition: str | None = None,
+    store: CallStore, blobs: BlobStore, settings: Settings, call_id: str, credentials: PageCredentials
 ) -> RecordingAnswer | HtmlPage:
     """The call's recording for its report page's player (same access as the page)."""
-    call = await _authorised_call(
-        store, settings, call_id, keys=keys, expires=expires, signature=signature, partition=partition
-    )
+    call = await _authorised_call(store, settings, call_id, credentials)
     if isinstance(call, HtmlPage):
         return call
     return await recording_answer(blobs, call)

@@ -19,7 +19,7 @@ from shared.calls.routing import call_route, partition_key, with_new_secrets
 from shared.composition import Services, build_services
 from shared.insights.links import report_link
 from shared.models import Call, CallState
-from shared.report.pages import call_page
+from shared.report.pages import PageCredentials, call_page
 from shared.settings import load_settings
 from shared.store.sqlite import SqliteCallStore
 
@@ -99,15 +99,8 @@ async def test_a_signed_report_link_opens_its_page_by_point_read(services: Servi
     assert partition_key(query["pk"]) == CALLER
 
     async def opened(partition: str) -> int:
-        page = await call_page(
-            services.store,
-            services.settings,
-            str(call.call_id),
-            keys=(None, None),
-            expires=query["expires"],
-            signature=query["sig"],
-            partition=partition,
-        )
+        credentials = PageCredentials(expires=query["expires"], signature=query["sig"], partition=partition)
+        page = await call_page(services.store, services.settings, str(call.call_id), credentials)
         return page.status
 
     assert await opened(query["pk"]) == 200
