@@ -177,6 +177,8 @@ class ScenarioResult:
     def ended_as_intended(self) -> bool | None:
         """The call ended the way the scenario says (who ended it, transferred or not); None when the
         scenario says nothing about its end."""
+        if self.error is not None:
+            return False  # the run broke off: not the intended end
         ending = [check for check in self.checks if check.name in ("ended_by", "transfer")]
         if not ending:
             return None
