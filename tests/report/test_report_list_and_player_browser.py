@@ -150,23 +150,23 @@ def test_the_list_searches_words_sorts_counts_and_exports(server: Server, page: 
     assert page.locator(".count").inner_text() == "4 calls"
     assert _row_ids(page) == [recorded, closed, long_one, first]  # newest first
     page.get_by_label("Search").fill("leak")  # in a claim, a synthesis and what a caller said
-    page.get_by_role("button", name="Search").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the next page, not the one still shown
+        page.get_by_role("button", name="Search").click()
     assert page.locator(".count").inner_text() == "2 calls"
     assert set(_row_ids(page)) == {recorded, long_one}
     page.get_by_label("Search").fill("JANE kitchen")  # every word, any case
-    page.get_by_role("button", name="Search").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the next page, not the one still shown
+        page.get_by_role("button", name="Search").click()
     assert _row_ids(page) == [recorded]
     page.get_by_label("Search").fill("")
     page.get_by_label("Sort").select_option("longest")
-    page.get_by_role("button", name="Search").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the next page, not the one still shown
+        page.get_by_role("button", name="Search").click()
     assert _row_ids(page)[:2] == [long_one, recorded]  # 7 min, then 1 min
     assert page.locator("tr.call-row").first.locator("td[data-label=Duration]").inner_text() == "7 min 00 s"
     page.get_by_label("Sort").select_option("oldest")
-    page.get_by_role("button", name="Search").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the next page, not the one still shown
+        page.get_by_role("button", name="Search").click()
     assert _row_ids(page) == [first, long_one, closed, recorded]
     screenshot(page, "report-list-search")
 
@@ -186,7 +186,7 @@ def test_the_call_page_plays_its_recording_and_leads_back(server: Server, page: 
     recorded = server.calls[0]
     page.goto(f"{server.url}{REPORT_PATH}?key={KEY}")
     page.locator(f"tr[data-call-id='{recorded.call_id}'] a.call-link").click()
-    page.wait_for_load_state()
+    page.wait_for_url(lambda url: f"/{recorded.call_id}?" in url)  # the call page, not the list still
     assert "sig=" in page.url and "key=" not in page.url
     assert page.locator(".duration").inner_text() == "1 min 00 s"
     claim = page.locator("section.claim")
@@ -229,12 +229,12 @@ def test_the_call_page_plays_its_recording_and_leads_back(server: Server, page: 
     assert duration == pytest.approx(RECORDING_SECONDS, abs=0.05)
     screenshot(page, "report-call-recording")
 
-    page.get_by_role("link", name="← All calls").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the next page, not the one still shown
+        page.get_by_role("link", name="← All calls").click()
     assert page.locator("h1").inner_text() == "401 · Unauthorized"  # a signed link does not open the list
     page.get_by_label("API key").fill(KEY)
-    page.get_by_role("button", name="Open the call list").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the next page, not the one still shown
+        page.get_by_role("button", name="Open the call list").click()
     assert page.locator("tr.call-row").count() == 4
 
 
