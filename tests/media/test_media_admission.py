@@ -14,6 +14,8 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 import websockets
+from azure.communication.callautomation.aio import CallAutomationClient
+from azure.core.credentials import AzureKeyCredential
 from websockets.exceptions import ConnectionClosed
 
 from local.dev import LocalStack
@@ -53,6 +55,14 @@ async def _close_code(url: str, headers: dict[str, str] | None = None, within: f
             return socket.close_code
         except TimeoutError:
             return None
+
+
+async def _stop_the_phones_stream(stack: LocalStack, call: Call) -> None:
+    """Stop ACS's (the simulator's) own media stream of the call through Call Automation."""
+    assert stack.simulator is not None and call.connection.call_connection_id
+    client = CallAutomationClient(stack.simulator.endpoint, AzureKeyCredential(stack.simulator.access_key))
+    async with client:
+        await client.get_call_connection(call.connection.call_connection_id).stop_media_streaming()
 
 
 async def _live_call(api: httpx.AsyncClient, services: Services) -> Call:
@@ -99,6 +109,7 @@ async def test_a_socket_over_its_size_or_rate_is_closed(
     stack: LocalStack, api: httpx.AsyncClient, services: Services, flood: str
 ) -> None:
     call = await _live_call(api, services)
+    await _stop_the_phones_stream(stack, call)  # else its restarted stream may replace this socket (4409)
     async with websockets.connect(
         _url(stack, call.call_id, call.secrets.media), close_timeout=1, max_size=None
     ) as socket:
