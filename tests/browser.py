@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -37,3 +43,24 @@ def require_browser() -> None:
     if not CHROMIUM.exists() and os.environ.get("SKIP_BROWSER_TESTS") == "1":
         pytest.skip(f"browser tests skipped (SKIP_BROWSER_TESTS=1): {problem}")
     pytest.fail(f"{problem}: run `make install` (Debian chromium + playwright), or set SKIP_BROWSER_TESTS=1")
+
+
+@contextmanager
+def chromium_context(profile: Path, **options: Any) -> Iterator[BrowserContext]:
+    """Headless Chromium (Debian's) with a fresh user-data dir `profile`; `options` go to the context."""
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900},
+            **options,
+        )
+        try:
+            yield context
+        finally:
+            context.close()

@@ -20,7 +20,7 @@ from shared.models import Call
 from shared.report.access import REPORT_PATH
 from shared.settings import Settings
 from shared.store.sqlite import SqliteCallStore
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, require_browser
+from tests.browser import SCREENSHOTS, chromium_context
 from tests.report.fleet_calls import fleet_calls
 from tests.report.support import KEY, report_settings
 
@@ -62,21 +62,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 900},
-        )
-        try:
-            yield context
-        finally:
-            context.close()
+    with chromium_context(tmp_path_factory.mktemp("chromium-profile")) as context:
+        yield context
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from local.threaded_server import ThreadedServer
 from shared.models import Call
 from shared.report.access import REPORT_PATH, relative_report_link
 from shared.settings import Settings
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, require_browser
+from tests.browser import SCREENSHOTS, chromium_context
 from tests.report.support import KEY, MAIN_PHONE, SCRIPT, SECRET_MARKERS, report_settings, seed
 
 if TYPE_CHECKING:
@@ -56,22 +56,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    profile = tmp_path_factory.mktemp("chromium-profile")  # a fresh user-data dir
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 900},
-        )
-        try:
-            yield context
-        finally:
-            context.close()
+    with chromium_context(tmp_path_factory.mktemp("chromium-profile")) as context:
+        yield context
 
 
 @dataclass
