@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from shared.models import (
     Call,
@@ -45,6 +48,17 @@ def report_settings(tmp_path: Path, **overrides: object) -> Settings:
     }
     values.update(overrides)
     return load_settings(**values)
+
+
+def isolated_report_settings(data: Path, **overrides: object) -> Settings:
+    """`report_settings` for a module-scoped fixture: the developer's own settings (environment,
+    local.settings.json) left out, as the function-scoped `monkeypatch` does for other tests."""
+    with pytest.MonkeyPatch.context() as env:
+        for name in list(os.environ):
+            if name.startswith(("MODE", "API__", "STORE__", "REPORT__", "BLOBS__")):
+                env.delenv(name)
+        env.setenv("LOCAL_SETTINGS_PATH", str(data / "absent-local.settings.json"))
+        return report_settings(data, **overrides)
 
 
 def full_call() -> Call:

@@ -5,7 +5,6 @@ call's link to its page, a narrow screen. Screenshots land in `test-artifacts/sc
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +21,7 @@ from shared.settings import Settings
 from shared.store.sqlite import SqliteCallStore
 from tests.browser import SCREENSHOTS, chromium_context
 from tests.report.fleet_calls import fleet_calls
-from tests.report.support import KEY, report_settings
+from tests.report.support import KEY, isolated_report_settings
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
@@ -44,13 +43,8 @@ async def _seed(settings: Settings, calls: list[Call]) -> list[Call]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with pytest.MonkeyPatch.context() as env:
-        for name in list(os.environ):
-            if name.startswith(("MODE", "API__", "STORE__", "REPORT__", "BLOBS__")):
-                env.delenv(name)
-        data = tmp_path_factory.mktemp("report-fleet")
-        env.setenv("LOCAL_SETTINGS_PATH", str(data / "absent-local.settings.json"))
-        settings = report_settings(data)
+    data = tmp_path_factory.mktemp("report-fleet")
+    settings = isolated_report_settings(data)
     calls = asyncio.run(_seed(settings, fleet_calls(datetime.now(UTC), days=10)))
     app = ThreadedServer(create_api(settings), name="report app", lifespan="on")
     app.start(timeout=20)

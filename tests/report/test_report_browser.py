@@ -7,7 +7,6 @@ Screenshots land in `test-artifacts/screenshots/` (git-ignored). Needs `/usr/bin
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -20,7 +19,7 @@ from shared.models import Call
 from shared.report.access import REPORT_PATH, relative_report_link
 from shared.settings import Settings
 from tests.browser import SCREENSHOTS, chromium_context
-from tests.report.support import KEY, MAIN_PHONE, SCRIPT, SECRET_MARKERS, report_settings, seed
+from tests.report.support import KEY, MAIN_PHONE, SCRIPT, SECRET_MARKERS, isolated_report_settings, seed
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, ConsoleMessage, Dialog, Page, ViewportSize
@@ -38,13 +37,8 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The function app's FastAPI app under uvicorn on a free loopback port, over a seeded SQLite store."""
-    with pytest.MonkeyPatch.context() as env:  # module scope: clear the developer's settings here too
-        for name in list(os.environ):
-            if name.startswith(("MODE", "API__", "STORE__", "REPORT__")):
-                env.delenv(name)
-        data = tmp_path_factory.mktemp("report-browser")
-        env.setenv("LOCAL_SETTINGS_PATH", str(data / "absent-local.settings.json"))
-        settings = report_settings(data)
+    data = tmp_path_factory.mktemp("report-browser")
+    settings = isolated_report_settings(data)
     calls = asyncio.run(seed(settings))
     server = ThreadedServer(create_api(settings), name="report app", lifespan="on")
     server.start(timeout=20)

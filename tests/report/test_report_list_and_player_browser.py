@@ -9,7 +9,6 @@ import asyncio
 import csv
 import io
 import math
-import os
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from shared.report.access import REPORT_PATH
 from shared.settings import Settings
 from shared.store.sqlite import SqliteCallStore
 from tests.browser import SCREENSHOTS, chromium_context
-from tests.report.support import KEY, MAIN_PHONE, NOW, full_call, report_settings, sparse_calls
+from tests.report.support import KEY, MAIN_PHONE, NOW, full_call, isolated_report_settings, sparse_calls
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
@@ -84,13 +83,8 @@ async def _seed(settings: Settings) -> list[Call]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with pytest.MonkeyPatch.context() as env:
-        for name in list(os.environ):
-            if name.startswith(("MODE", "API__", "STORE__", "REPORT__", "BLOBS__")):
-                env.delenv(name)
-        data = tmp_path_factory.mktemp("report-admin")
-        env.setenv("LOCAL_SETTINGS_PATH", str(data / "absent-local.settings.json"))
-        settings = report_settings(data, blobs={"files_dir": data / "blobs"})
+    data = tmp_path_factory.mktemp("report-admin")
+    settings = isolated_report_settings(data, blobs={"files_dir": data / "blobs"})
     calls = asyncio.run(_seed(settings))
     server = ThreadedServer(create_api(settings), name="report app", lifespan="on")
     server.start(timeout=20)
