@@ -104,7 +104,7 @@ class CallSession:
         self._segments: list[asyncio.Task[str]] = []  # the turn's transcriptions (tasks of self.tasks)
         self._pause: tuple[int, asyncio.Task[str]] | None = None  # a speculative transcription
         self._agent: asyncio.Task[None] | None = None  # the greeting, a turn's answer or a prompt
-        self._pause_answer = PauseAnswer(conversation, self.tasks)  # an answer opened at a pause
+        self._pause_answer = PauseAnswer(conversation, self.tasks, self.voice)  # an answer opened at a pause
         self._last_activity = clock()
         self._silence_prompts = 0
         self._closed = False

@@ -39,7 +39,7 @@ from shared.llm.client import (
 )
 from shared.llm.fallback import FallbackChatModel, NoModelAvailable, Served
 from shared.llm.history import DEFAULT_HISTORY_BUDGET_TOKENS, build_chat
-from shared.llm.sentences import SentenceSplitter, clean_for_speech
+from shared.llm.sentences import FIRST_CLAUSE_WORDS, SentenceSplitter, clean_for_speech
 from shared.models import Call, Message, Persona, ToolCall
 from shared.telemetry import names, record
 
@@ -48,7 +48,6 @@ log = logging.getLogger(__name__)
 MAX_TOOL_ROUNDS = 4
 
 
-FIRST_CLAUSE_WORDS = 6  # a comma after this many words of the first sentence: the clause is said first
 
 
 class AllModelsFailed(RuntimeError):

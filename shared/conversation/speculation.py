@@ -17,8 +17,9 @@ import logging
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from shared.llm.client import ChatEvent
+from shared.llm.client import ChatEvent, Finished, TextDelta
 from shared.llm.fallback import Served
+from shared.llm.sentences import FIRST_CLAUSE_WORDS, SentenceSplitter, clean_for_speech
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,30 @@ class Speculation:
         finally:
             self._ended = True
             self._more.set()
+
+    async def opening_words(self) -> str | None:
+        """What the turn would say first if it took this round over (the first clause or sentence,
+        cleaned for speech, as the agent splits it), once the held events give it; None when the round
+        ends, fails or calls a tool before saying anything. Nothing is consumed: `take` still has it all."""
+        splitter = SentenceSplitter(first_clause_words=FIRST_CLAUSE_WORDS)
+        index = 0
+        while True:
+            while index < len(self._held):
+                item = self._held[index]
+                index += 1
+                if isinstance(item, Finished):
+                    return next((w for w in map(clean_for_speech, splitter.flush()) if w), None)
+                if not isinstance(item, TextDelta):  # a tool call or a failure comes first
+                    return None
+                for piece in splitter.feed(item.text):
+                    if words := clean_for_speech(piece):
+                        return words
+            if self._dropped:
+                return None
+            if self._ended:
+                return next((w for w in map(clean_for_speech, splitter.flush()) if w), None)
+            self._more.clear()
+            await self._more.wait()
 
     async def take(self) -> AsyncGenerator[ChatEvent, None]:
         """The round's events, held ones first (once; the turn's first round)."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+FIRST_CLAUSE_WORDS = 6  # a comma after this many words of the first sentence: the clause is said first
+
 ABBREVIATIONS = frozenset(
     {
         "mr",
