@@ -34,6 +34,7 @@ from bench.common import (
 from local.acs_simulator import TimelineKind
 from local.dev import LocalStack
 from media_host.turns import SpeechStarted, TurnConfig, TurnDetector
+from shared.flags.base import FeatureFlags
 from shared.speech.audio import level_dbfs
 from shared.speech.base import SAMPLE_RATE, VAD_FRAME_BYTES, VAD_FRAME_SAMPLES
 from shared.speech.vad import SileroVadEngine
@@ -80,7 +81,9 @@ def replay_detection_ms(
     `into_answer` seconds of the phone's silence while the bot speaks, as in the live call (the echo
     guard learns the line from them)."""
     vad = engine.new_stream()
-    detector = TurnDetector(TurnConfig(cutoff_ms=CUTOFF_MS))
+    detector = TurnDetector(
+        TurnConfig.from_flags(FeatureFlags(vad_cutoff_timeout_ms=CUTOFF_MS))
+    )  # as on a call
     frame_s = VAD_FRAME_SAMPLES / SAMPLE_RATE
     lead = int(into_answer / frame_s)
     audio = bytes(lead * VAD_FRAME_BYTES) + clip

@@ -18,25 +18,17 @@ from starlette.websockets import WebSocketDisconnect
 from media_host.codec import AcsCodec, CallerAudio, Codec, FrameCounts, KeyPressed
 from media_host.continuation import Continuation
 from media_host.end_of_turn import TurnEnd, TurnEndPolicy
-from media_host.heard import trim_unheard
 from media_host.pause_answer import PauseAnswer
+from media_host.silence import Silence, SilenceWatch
 from media_host.tasks import TaskOwner
-from media_host.turn_timing import TurnMarks, telemetry_marks, turn_latency
-from media_host.turns import (
-    Pause,
-    Segment,
-    SpeechStarted,
-    TurnConfig,
-    TurnDetector,
-    TurnEnded,
-    TurnEvent,
-)
+from media_host.transcripts import TurnTranscripts
+from media_host.turn_timing import TurnMarks, TurnRecorder
+from media_host.turns import Pause, Segment, SpeechStarted, TurnConfig, TurnDetector, TurnEnded, TurnEvent
 from media_host.voice import BotVoice
 from shared.conversation.engine import Conversation
 from shared.conversation.timing import TurnTiming
 from shared.models import Call
-from shared.speech.base import VAD_FRAME_BYTES, SpeechEngines, SpeechError
-from shared.store.base import StoreError
+from shared.speech.base import VAD_FRAME_BYTES, SpeechEngines
 from shared.telemetry import record, spans
 
 log = logging.getLogger(__name__)
@@ -82,34 +74,23 @@ class CallSession:
         self.conversation = conversation
         self._codec: Codec = codec or AcsCodec(conversation.ctx.call.call_id)
         self.tasks = TaskOwner(f"call {conversation.ctx.call.call_id}", expected=_socket_gone)
-        self._engines = engines
-        self._send = send
         self._clock = clock
-        flags = conversation.ctx.flags
-        policy = TurnEndPolicy.from_flags(flags)
-        self._turns = TurnDetector(
-            TurnConfig(
-                threshold=flags.vad_threshold,
-                cutoff_ms=flags.vad_cutoff_timeout_ms,
-                silence_ms=policy.longest_ms,
-            )
-        )
-        self._turn_end = TurnEnd(policy, engines.turn_end)
+        ctx, flags = conversation.ctx, conversation.ctx.flags
+        self._turns = TurnDetector(TurnConfig.from_flags(flags))
+        self._turn_end = TurnEnd(TurnEndPolicy.from_flags(flags), engines.turn_end)
         self._continuation = Continuation(flags.vad_continuation_window_ms, clock)
         self._vad = engines.vad.new_stream()
-        self.stats = SessionStats(frames=self._codec.counts, errors=self.tasks.errors)
         self._vad_buffer = b""
-        self.voice = BotVoice(conversation.ctx, engines.tts, self._codec, send, clock=clock)
+        self.stats = SessionStats(frames=self._codec.counts, errors=self.tasks.errors)
+        self.voice = BotVoice(ctx, engines.tts, self._codec, send, clock=clock)
         self.playback = self.voice.playback
-        self._segments: list[asyncio.Task[str]] = []  # the turn's transcriptions (tasks of self.tasks)
-        self._pause: tuple[int, asyncio.Task[str]] | None = None  # a speculative transcription
+        self._words = TurnTranscripts(ctx, engines.stt, self.tasks)  # the turn in progress, transcribed
         self._agent: asyncio.Task[None] | None = None  # the greeting, a turn's answer or a prompt
-        self._pause_answer = PauseAnswer(conversation, self.tasks, self.voice)  # an answer opened at a pause
-        self._last_activity = clock()
-        self._silence_prompts = 0
+        self._pause_answer = PauseAnswer(conversation, self.tasks)  # an answer opened at a pause
+        self._silence = SilenceWatch(flags, clock)
+        self._recorder = TurnRecorder(ctx, lambda: (self.playback.late_frames, self._turns.echo_held))
         self._closed = False
-        self._reported = (0, 0)  # late frames and echo-guard drops already counted in telemetry
-        conversation.ctx.drain = self._drain
+        ctx.drain = self._drain
 
     @property
     def idle(self) -> bool:
@@ -141,21 +122,8 @@ class CallSession:
         self._turn_end.close()
         self._pause_answer.drop()
         await self.tasks.close()
-        self._segments.clear()
-        await self._store_what_is_kept()
-
-    async def _store_what_is_kept(self) -> None:
-        """Changes the store could not take during the call (it was locked) are written now."""
-        ctx = self.conversation.ctx
-        for delay in (0.0, 1.0, 2.0, 4.0):
-            await asyncio.sleep(delay)
-            try:
-                if await ctx.flush():
-                    return
-            except StoreError as exc:
-                log.error("call %s: kept changes not stored: %s", self.call.call_id, exc)
-                return
-        log.error("call %s: %d change(s) could not be stored", self.call.call_id, len(ctx.unsaved))
+        self._words.clear()
+        await self.conversation.ctx.store_kept()  # what the store could not take during the call
 
     # inbound
 
@@ -187,62 +155,43 @@ class CallSession:
         for event in events:
             await self._on_turn_event(event, now)
         if self._turns.all_cut and self._turn_end.ended(  # after this frame's events: its segment counts
-            self._turns.silence_ms, self._segments, self.conversation.ctx.lang
+            self._turns.silence_ms, self._words.segments, self.conversation.ctx.lang
         ):
             ended = self._turns.end_now()
             if ended is not None:
                 await self._on_turn_event(ended, now)
 
     async def _on_turn_event(self, event: TurnEvent, now: float) -> None:
-        self._last_activity = now
+        self._silence.activity(now, speech=isinstance(event, SpeechStarted))
         if isinstance(event, SpeechStarted):
-            self._silence_prompts = 0
             if self._may_continue(now):
                 await self._continue_turn()
             elif event.barge_in:
                 await self._barge_in(event.at)
-            if not self._segments:
+            if not self._words.segments:
                 self._turn_end.forget()
             self._pause_answer.drop()
         elif isinstance(event, Pause):
-            if self._pause is not None:
-                self._pause[1].cancel()  # the caller went on: that transcript is stale
-            self._pause = (event.number, self.tasks.start(self._transcribe(event.pcm), "pause-stt"))
+            so_far = self._words.paused(event.number, event.pcm)
             self._turn_end.on_pause(event.pcm)
-            self._pause_answer.start([*self._segments, self._pause[1]])
+            self._pause_answer.start(so_far)
         elif isinstance(event, Segment):
-            self._segments.append(self._transcription(event.pcm, event.pause))
+            self._words.cut(event.pcm, event.pause)
             self._turn_end.on_segment(event.pcm)
         elif isinstance(event, TurnEnded):
             if event.pcm:
-                self._segments.append(self._transcription(event.pcm, event.pause))
+                self._words.cut(event.pcm, event.pause)
                 self._turn_end.on_segment(event.pcm)
-            segments, self._segments = self._segments, []
+            segments = self._words.take()
             self._continuation.turn_ended(now, segments)
             await self._start_turn(segments, event.speech_end_at, turn_end_at=now)
-
-    def _transcription(self, pcm: bytes, pause: int | None) -> asyncio.Task[str]:
-        """The transcript of a cut segment: the one started at the pause, when that was the same speech."""
-        if self._pause is not None and self._pause[0] == pause:
-            task, self._pause = self._pause[1], None
-            return task
-        return self.tasks.start(self._transcribe(pcm), "stt")
-
-    async def _transcribe(self, pcm: bytes) -> str:
-        try:
-            return (await self._engines.stt.transcribe(pcm, lang=self.conversation.ctx.lang)).text
-        except SpeechError as exc:
-            log.warning("call %s: transcription failed: %s", self.call.call_id, exc)
-            return ""
 
     async def _barge_in(self, confirmed_at: float) -> None:
         self.stats.barge_ins += 1
         await self._interrupt()
         onset_ms = self._turns.config.cutoff_ms  # speech confirmed `cutoff_ms` after its onset
         record.barge_in((self._clock() - confirmed_at) * 1000 + onset_ms)
-        cuts = self.voice.cuts()
-        if cuts:
-            await self.conversation.ctx.save(lambda call: trim_unheard(call, cuts))
+        await self.voice.keep_only_heard()
 
     def _may_continue(self, now: float) -> bool:
         """Speech now would continue the last turn: it ended moments ago and its answer is still
@@ -254,7 +203,7 @@ class CallSession:
         """The caller goes on right after their turn ended: stop and take back the answer, and
         carry the first part's transcripts into this utterance."""
         await self._interrupt()
-        self._segments = await self._continuation.take_back(self.conversation.ctx)
+        self._words.carry(await self._continuation.take_back(self.conversation.ctx))
         self.stats.continuations += 1
         record.continuation()
 
@@ -269,11 +218,8 @@ class CallSession:
             await asyncio.gather(agent, return_exceptions=True)
 
     def interim_transcript(self) -> str:
-        """What the caller said so far in the turn in progress, as transcribed yet (the cut segments and
-        the last pause's speculative transcript), for a live display such as the local softphone."""
-        tasks = [*self._segments, *([self._pause[1]] if self._pause is not None else [])]
-        texts = [t.result() for t in tasks if t.done() and not t.cancelled() and t.exception() is None]
-        return " ".join(text.strip() for text in texts if text.strip())
+        """What the caller said so far in the turn in progress (for a live display: the softphone)."""
+        return self._words.interim()
 
     async def _on_dtmf(self, tone: str) -> None:
         """A key chooses the language (1 = first available, 2 = second...) when several are offered."""
@@ -318,7 +264,9 @@ class CallSession:
             with spans.within(trace.span):
                 await self.conversation.respond(text, self._speaker(marks), timing, speculation)
         finally:  # recorded by its own task: a barge-in cancelling this turn must not lose it
-            recording = self._record_turn(speech_end_at, stt_final, timing, marks, turn_end_at, trace=trace)
+            recording = self._recorder.record(
+                speech_end_at, stt_final, timing, marks, turn_end_at, trace=trace
+            )
             self.tasks.guarded(recording, "turn-record")
 
     def _speaker(self, marks: TurnMarks) -> Callable[[str], Awaitable[None]]:
@@ -335,54 +283,14 @@ class CallSession:
         await self._continuation.settled()  # a continuation could still take this turn back
         await self.voice.heard()
 
-    async def _record_turn(
-        self,
-        speech_end_at: float,
-        stt_final: float,
-        timing: TurnTiming,
-        marks: TurnMarks,
-        turn_end_at: float | None = None,  # when the silence was long enough to end the turn
-        *,
-        trace: record.TurnTrace | None = None,
-    ) -> None:
-        await marks.settled()  # the first sentence may be queued but not sent yet
-        latency = turn_latency(speech_end_at, stt_final, timing, marks, turn_end_at)
-        if trace is not None:
-            late, echo = self.playback.late_frames, self._turns.echo_held
-            trace.finish(
-                telemetry_marks(latency),
-                late_frames=late - self._reported[0],
-                echo_guard_drops=echo - self._reported[1],
-            )
-            self._reported = (late, echo)
-
-        def _append(call: Call) -> None:
-            call.turns.append(latency)
-
-        await self.conversation.ctx.save(_append)
-
     # silence
 
     async def _watchdog(self) -> None:
-        flags = self.conversation.ctx.flags
         while not self.conversation.ended:
             await asyncio.sleep(WATCHDOG_PERIOD_SEC)
-            busy = (
-                self.playback.playing
-                or self._turns.speaking
-                or (self._agent is not None and not self._agent.done())
-            )
-            if busy:
-                self._last_activity = self._clock()
-                continue
-            if (
-                not flags.phone_silence_timeout_sec
-                or self._clock() - self._last_activity < flags.phone_silence_timeout_sec
-            ):
-                continue
-            self._last_activity = self._clock()
-            self._silence_prompts += 1
-            if self._silence_prompts > flags.recognition_retry_max:
+            silence = self._silence.check(idle=self.idle)
+            if silence is Silence.GIVE_UP:
                 await self.conversation.give_up(self.speak)  # goodbye, then the call is hung up
                 return
-            self._agent = self.tasks.guarded(self.conversation.are_you_there(self.speak), "are-you-there")
+            if silence is Silence.PROMPT:
+                self._agent = self.tasks.guarded(self.conversation.are_you_there(self.speak), "are-you-there")

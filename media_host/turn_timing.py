@@ -1,15 +1,17 @@
 """One turn's timing: the marks of its audio milestones, and their mapping to the latency breakdown the
 call document keeps (`TurnLatency`) and to the turn's telemetry (`record.TurnMarksMs`), all in ms
-after the end of the caller's speech."""
+after the end of the caller's speech; `TurnRecorder` stores and reports each turn of a call."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from shared.conversation.context import CallContext
 from shared.conversation.timing import TurnTiming
-from shared.models import TurnLatency
+from shared.models import Call, TurnLatency
 from shared.telemetry import record
 
 FIRST_FRAME_WAIT_SEC = 5.0
@@ -64,3 +66,39 @@ def telemetry_marks(latency: TurnLatency) -> record.TurnMarksMs:
         latency.tts_first_audio_ms,
         latency.first_frame_out_ms,
     )
+
+
+class TurnRecorder:
+    """One per call: each turn's latency stored on the call, and its telemetry trace finished with the
+    late frames and echo-guard drops since the previous turn (`counters()`: the call's totals so far)."""
+
+    def __init__(self, ctx: CallContext, counters: Callable[[], tuple[int, int]]) -> None:
+        self._ctx = ctx
+        self._counters = counters
+        self._reported = (0, 0)  # late frames and echo-guard drops already counted in telemetry
+
+    async def record(
+        self,
+        speech_end_at: float,
+        stt_final: float,
+        timing: TurnTiming,
+        marks: TurnMarks,
+        turn_end_at: float | None = None,  # when the silence was long enough to end the turn
+        *,
+        trace: record.TurnTrace | None = None,
+    ) -> None:
+        await marks.settled()  # the first sentence may be queued but not sent yet
+        latency = turn_latency(speech_end_at, stt_final, timing, marks, turn_end_at)
+        if trace is not None:
+            late, echo = self._counters()
+            trace.finish(
+                telemetry_marks(latency),
+                late_frames=late - self._reported[0],
+                echo_guard_drops=echo - self._reported[1],
+            )
+            self._reported = (late, echo)
+
+        def _append(call: Call) -> None:
+            call.turns.append(latency)
+
+        await self._ctx.save(_append)

@@ -26,6 +26,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from media_host.end_of_turn import TurnEndPolicy
+from shared.flags.base import FeatureFlags
 from shared.speech.audio import level_dbfs
 from shared.speech.base import SAMPLE_RATE, VAD_FRAME_BYTES, VAD_FRAME_SAMPLES
 
@@ -46,6 +48,17 @@ class TurnConfig:
     echo_margin_db: float = 16.0  # an echo 20 dB down never passes; a caller 16 dB below the bot does
     gap_tolerance_ms: float = 100  # short dips between syllables don't reset a starting utterance
     echo_safety_db: float = 6.0  # once the echo path is measured: how far over the echo speech must be
+
+    @classmethod
+    def from_flags(cls, flags: FeatureFlags) -> TurnConfig:
+        """A call's turn settings from its flags: `vad_threshold`, `vad_cutoff_timeout_ms` (0 honoured: one
+        window of speech over the bot is a barge-in) and, as the silence that ends any turn, the longest
+        wait of the end-of-turn policy (`TurnEndPolicy.longest_ms`)."""
+        return cls(
+            threshold=flags.vad_threshold,
+            cutoff_ms=flags.vad_cutoff_timeout_ms,
+            silence_ms=TurnEndPolicy.from_flags(flags).longest_ms,
+        )
 
 
 class EchoPath:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
@@ -176,6 +177,19 @@ class CallContext:
         del self.unsaved[: len(pending)]
         self.call = stored
         return True
+
+    async def store_kept(self, delays: tuple[float, ...] = (0.0, 1.0, 2.0, 4.0)) -> None:
+        """At the end of a call: write the changes the store could not take during it (it was locked),
+        trying again after each of `delays` seconds; what is still kept then is logged as lost."""
+        for delay in delays:
+            await asyncio.sleep(delay)
+            try:
+                if await self.flush():
+                    return
+            except StoreError as exc:
+                log.error("call %s: kept changes not stored: %s", self.call.call_id, exc)
+                return
+        log.error("call %s: %d change(s) could not be stored", self.call.call_id, len(self.unsaved))
 
     async def key_pressed(self, tone: str) -> None:
         """A phone key chooses the language (1 = first available, 2 = second...) when several are
