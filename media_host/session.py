@@ -86,7 +86,7 @@ class CallSession:
         self.playback = self.voice.playback
         self._words = TurnTranscripts(ctx, engines.stt, self.tasks)  # the turn in progress, transcribed
         self._agent: asyncio.Task[None] | None = None  # the greeting, a turn's answer or a prompt
-        self._pause_answer = PauseAnswer(conversation, self.tasks)  # an answer opened at a pause
+        self._pause_answer = PauseAnswer(conversation, self.tasks, self.voice)  # an answer opened at a pause
         self._silence = SilenceWatch(flags, clock)
         self._recorder = TurnRecorder(ctx, lambda: (self.playback.late_frames, self._turns.echo_held))
         self._closed = False
