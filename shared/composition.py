@@ -35,6 +35,8 @@ from shared.speech.base import SpeechEngines, SpeechError, TurnEndModel
 from shared.store.base import CallStore
 from shared.telephony.base import RecordingTelephony, Telephony
 from shared.telephony.callback_auth import JwtVerifier
+from shared.translation.base import Translator
+from shared.translation.phrases import PhraseBook
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +58,18 @@ class Services:
     blobs: BlobStore
     recordings: RecordingDownloader
     callback_verifier: JwtVerifier
+    translator: Translator | None = None
 
     def __post_init__(self) -> None:
+        # the bot's phrases in every call language (translated ones kept in the cache and the process)
+        translator_settings = self.settings.translator
+        self.phrases: PhraseBook = PhraseBook(
+            self.prompts,
+            self.translator,
+            self.cache,
+            timeout_sec=translator_settings.timeout_sec,
+            ttl_sec=translator_settings.cache_ttl_sec,
+        )
         # the models in order behind one fallback, shared by every call and the insights: a model that
         # failed is skipped for a cool-down by all of them
         models = [self.llm_models[role] for role in ("fast", "slow") if role in self.llm_models]
@@ -66,6 +78,7 @@ class Services:
     async def aclose(self) -> None:
         if self.chat is not None:
             await self.chat.aclose()
+        await self.phrases.aclose()
         closers = [
             ("store", self.store.close),
             ("cache", self.cache.close),
@@ -78,6 +91,8 @@ class Services:
             ("search", self.search.close),
         ]
         closers += [(f"llm {role}", model.close) for role, model in self.llm_models.items()]
+        if self.translator is not None:
+            closers.append(("translator", self.translator.close))
         for name, closer in closers:
             try:
                 await closer()
@@ -235,6 +250,23 @@ def build_search(settings: Settings, cache: Cache) -> DocumentSearch:
     return CachedSearch(index, cache, namespace=namespace, ttl_sec=search.cache_ttl_sec)
 
 
+def build_translator(settings: Settings) -> Translator | None:
+    """Azure AI Translator when its endpoint is set; else None (English phrases for a language without
+    a list, said once in the log by the phrase book)."""
+    translator = settings.translator
+    if not translator.endpoint:
+        return None
+    from shared.translation.azure_translator import AzureTranslator  # noqa: PLC0415
+
+    return AzureTranslator(
+        translator.endpoint,
+        key=translator.key.get_secret_value() if translator.key else None,
+        region=translator.region,
+        resource_id=translator.resource_id,
+        timeout_sec=translator.timeout_sec,
+    )
+
+
 def build_services(settings: Settings | None = None) -> Services:
     """Every adapter of the process."""
     settings = settings or load_settings()
@@ -257,6 +289,7 @@ def build_services(settings: Settings | None = None) -> Services:
             issuer=settings.acs.callback_jwt.issuer,
             audience=settings.acs.callback_jwt.audience,
         ),
+        translator=build_translator(settings),
     )
 
 

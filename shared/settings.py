@@ -164,6 +164,34 @@ class PromptsSettings(BaseModel):
     overrides_path: Path | None = Field(default=None, description="a YAML merged over the prompts")
 
 
+class TranslatorSettings(BaseModel):
+    """Azure AI Translator: the fixed phrases of a call in a language the prompts file has no list for
+    are translated from English once per language and cached; empty endpoint: English phrases."""
+
+    endpoint: str | None = Field(
+        default=None,
+        description="https://api.cognitive.microsofttranslator.com (global) or the resource's custom "
+        "endpoint https://<name>.cognitiveservices.azure.com; empty: no translation",
+    )
+    key: SecretStr | None = Field(
+        default=None, description="empty: Microsoft Entra ID (DefaultAzureCredential; the custom endpoint)"
+    )
+    region: str | None = Field(default=None, description="the resource's region (regional or multi-service)")
+    resource_id: str | None = Field(
+        default=None, description="with Entra ID on the global endpoint: the resource's Azure id"
+    )
+    timeout_sec: float = Field(
+        default=2.0,
+        gt=0,
+        le=30,
+        description="longest wait for the Translator: a call's first line waits at most this, once per "
+        "language; slower counts as failed (English phrases, the Translator asked again 5 minutes later)",
+    )
+    cache_ttl_sec: float = Field(
+        default=30 * 86400, gt=0, description="how long translated phrases stay cached"
+    )
+
+
 class SearchBackend(StrEnum):
     SQLITE = "sqlite"
     AZURE = "azure"
@@ -370,6 +398,7 @@ class Settings(BaseSettings):
     llm: LlmSettings = LlmSettings()
     conversation: ConversationSettings = ConversationSettings()
     prompts: PromptsSettings = PromptsSettings()
+    translator: TranslatorSettings = TranslatorSettings()
     acs: AcsSettings = AcsSettings()
     inbound: CallInitiate = Field(
         default_factory=CallInitiate, description="bot, task and claim schema of calls the bot answers"

@@ -28,6 +28,7 @@ _SETTING_PREFIXES = (
     "SMS__",
     "REPORT__",
     "BLOBS__",
+    "TRANSLATOR__",
     "APPLICATIONINSIGHTS_",  # no test exports telemetry to a developer's Application Insights or collector
     "OTEL_",
     "LOG_",

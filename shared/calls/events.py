@@ -203,7 +203,8 @@ async def _transfer_failed(services: Services, call: Call, data: dict[str, Any])
     cognitive services endpoint), hanging up when the play ends; with neither, the call just ends."""
     reason = _text(_field(data, "resultInformation", "message")) or "transfer failed"
     log.warning("call %s: transfer failed (%s)", call.call_id, reason)
-    apology = services.prompts.phrase(
+    await services.phrases.prepare(call.current_lang)
+    apology = services.phrases.phrase(
         "transfer_failed", call.current_lang, {"bot_company": call.initiate.bot_company}
     )
 
@@ -294,7 +295,8 @@ async def _media_streaming_failed(services: Services, call: Call, data: dict[str
                 "call %s: media stream dropped (%s), started again (%d)", call.call_id, details, attempt[0]
             )
             return
-    apology = services.prompts.phrase(
+    await services.phrases.prepare(stored.current_lang)
+    apology = services.phrases.phrase(
         "transfer_failed", stored.current_lang, {"bot_company": stored.initiate.bot_company}
     )
     try:

@@ -22,6 +22,7 @@ from shared.settings import ConversationSettings
 from shared.sms.base import SmsSender
 from shared.store.base import CallNotFoundError, CallStore, StoreError, update_call
 from shared.telephony.base import Telephony
+from shared.translation.phrases import PhraseBook
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class ConversationPorts:
     search: DocumentSearch
     prompts: Prompts
     retrieval: RetrievalPolicy = field(default_factory=RetrievalPolicy)
+    phrases: PhraseBook | None = None  # the phrases in any language (translated); None: the prompts file's
 
 
 @dataclass
@@ -127,7 +129,8 @@ class CallContext:
     def phrase(self, name: str, **values: object) -> str:
         """One variant of a spoken phrase in the call's language, filled; never the variant said last
         time, so a repeated step does not sound scripted."""
-        choices = list(self.ports.prompts.phrase_choices(name, self.lang))
+        source = self.ports.phrases or self.ports.prompts
+        choices = list(source.phrase_choices(name, self.lang))
         fresh = [choice for choice in choices if choice != self.said.get(name)] or choices
         choice = random.choice(fresh)  # noqa: S311 (wording variety, not security)
         self.said[name] = choice

@@ -166,8 +166,13 @@ async def open_conversation(services: Services, call: Call) -> Conversation:
         search=services.search,
         prompts=services.prompts,
         retrieval=retrieval_policy(services.settings.search),
+        phrases=services.phrases,
     )
     ctx = CallContext(
         call=call, ports=ports, flags=await services.flags.get(), settings=services.settings.conversation
     )
+    # the call's languages without a phrase list get theirs translated before the first line (waiting
+    # at most the translator's timeout; English meanwhile)
+    languages = (lang.short_code for lang in call.initiate.lang.availables)
+    await services.phrases.prepare(call.current_lang, *languages)
     return Conversation(ctx, llm=LlmAgent(services.chat) if services.chat is not None else None)

@@ -16,12 +16,12 @@ from shared.conversation.reading import describes_need
 from shared.conversation.speakable import say_datetime
 from shared.conversation.understanding import is_name_field
 from shared.models import Call, CallDirection, NextActionKind, ReminderOwner
-from shared.prompts import Prompts, fill
+from shared.prompts import PhraseSource, fill
 
 REQUEST_CHARS = 90
 
 
-def _phrase(prompts: Prompts, phrase: str, lang: str, **values: object) -> str:
+def _phrase(prompts: PhraseSource, phrase: str, lang: str, **values: object) -> str:
     return fill(prompts.phrase_choices(phrase, lang)[0], values)
 
 
@@ -52,7 +52,7 @@ def _call_back(call: Call, now: datetime) -> datetime | None:
     return min(due) if due else None
 
 
-def customer_sms(call: Call, prompts: Prompts, *, link: str | None, now: datetime) -> str:
+def customer_sms(call: Call, prompts: PhraseSource, *, link: str | None, now: datetime) -> str:
     """The SMS body: thanks, what was noted, what happens next, the link to the customer's file."""
     lang = call.current_lang
     company = call.initiate.bot_company

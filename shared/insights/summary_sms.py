@@ -61,7 +61,7 @@ def summary_text(services: Services, call: Call) -> str:
     """The SMS the customer gets: written for them, in the call's language (`customer_sms`)."""
     now = datetime.now(ZoneInfo(services.settings.conversation.timezone))
     link = report_link(services.settings, call)
-    return customer_sms(call, services.prompts, link=link, now=now)
+    return customer_sms(call, services.phrases, link=link, now=now)
 
 
 async def _read(services: Services, call_id: UUID, caller_phone: str) -> Call:
@@ -138,6 +138,7 @@ async def send_summary_sms(
         return {"status": "already_sent"}
     if call.summary_sms_error is not None:
         return {"status": "not_sent", "error": call.summary_sms_error}
+    await services.phrases.prepare(call.current_lang)  # translated words, before the lease's clock starts
     key, now = lease_key(call_id), clock()
     token = f"sending|{secrets.token_hex(8)}|{now:.3f}".encode()
     if not await services.cache.add(key, token, ttl_sec=LEASE_TTL_SEC):

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -27,6 +27,12 @@ def fill(template: str, values: Mapping[str, object]) -> str:
         return str(values[name]) if name in values else match.group(0)
 
     return _PLACEHOLDER.sub(_replace, template)
+
+
+class PhraseSource(Protocol):
+    """Where a spoken phrase's variants come from: the prompts file, or the phrase book (translated)."""
+
+    def phrase_choices(self, name: str, lang: str) -> Sequence[str]: ...
 
 
 class PromptsError(ValueError):
