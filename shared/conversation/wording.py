@@ -172,7 +172,10 @@ _CLAIM_CHORE: Final = re.compile(
 def spoken_purpose(task: str, lang: str) -> str | None:
     """Why an outbound call is made, from the call's task, said to the person called: "Help the
     employee with their laptop." → "help you with your laptop". None when the task is not written in
-    the call's language (a French call must not read an English task)."""
+    the call's language (a French call must not read an English task; a call in a language other than
+    English or French gets no purpose, as its words could not be turned towards the person called)."""
+    if not lang.lower().startswith(("en", "fr")):
+        return None
     first = re.split(r"(?<=[.!?])\s", task.strip(), maxsplit=1)[0].strip().rstrip(".!?")
     first = _CLAIM_CHORE.sub("", first).strip()
     if not first:

@@ -181,3 +181,25 @@ async def test_the_post_call_sms_is_written_in_the_translated_words(
         )
     assert text.startswith("[es] Contoso: ")
     assert "[es] Your file: https://example.test/r/1" in text
+
+
+async def test_an_outbound_call_in_spanish_never_reads_the_english_task(
+    runner: Runner, translator_server: TranslatorServer
+) -> None:
+    async with runner(translator_server.endpoint) as services:
+        initiate = CallInitiate.model_validate(
+            {
+                "claim": SCHEMA,
+                "lang": {"default_short_code": "es-ES"},
+                "task": "Help the employee with their broken laptop.",
+            }
+        )
+        call = await services.store.create(
+            Call(caller_phone="+34612345678", direction=CallDirection.OUTBOUND, initiate=initiate)
+        )
+        caller = Caller()
+        conversation = await open_conversation(services, call)
+        await conversation.start(caller.speak)
+    opening = caller.heard[0]
+    assert opening == "[es] Hello, this is Amélie from Contoso, calling about your file."
+    assert "laptop" not in " ".join(caller.heard)
