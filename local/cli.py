@@ -128,12 +128,17 @@ def _echo(line: str) -> None:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    from local.scenario_pool import default_jobs  # noqa: PLC0415
     from local.simulate import simulate  # noqa: PLC0415 (loads speech engines)
 
     load_settings()
+    if args.jobs is not None and args.jobs < 1:
+        print("callcenter simulate: --jobs must be at least 1", file=sys.stderr)
+        return 2
+    jobs = default_jobs() if args.jobs is None else args.jobs
     _echo(
-        "Each scenario is a whole phone call in real time (about a minute each with --speed 1): "
-        "a folder of scenarios takes several minutes. Pick files, or raise --speed, to go faster."
+        "Each scenario is a whole phone call in real time (about a minute each), "
+        f"{jobs} call{'s' if jobs > 1 else ''} at a time (--jobs; barge-ins alone)."
     )
     try:
         return simulate(
@@ -144,6 +149,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             with_llm=args.with_llm,
             keep=args.keep,
             modes=("audio", "text") if args.mode == "both" else (args.mode,),
+            jobs=jobs,
         )
     except ValueError as exc:
         print(f"callcenter simulate: {exc}", file=sys.stderr)
@@ -244,6 +250,12 @@ def _simulate_parser(commands: Any) -> None:
     simulate.add_argument("scenarios", nargs="+", type=Path, help="scenario files or folders")
     simulate.add_argument(
         "--speed", type=float, default=1.0, help="caller audio pacing (2 = twice real time)"
+    )
+    simulate.add_argument(
+        "--jobs",
+        type=int,
+        help="phone calls at a time, each in real time (default: 2 per core; 1: one by one, "
+        "transcripts printed live); scenarios with a barge-in always run alone",
     )
     simulate.add_argument("--json", type=Path, help="write the JSON summary to this file")
     simulate.add_argument("--with-llm", action="store_true", help="also run scenarios marked `llm: true`")

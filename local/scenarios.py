@@ -100,6 +100,9 @@ class ScenarioRunner:
         self._store = services.store
         self._voices = voices
         self._echo = echo or (lambda _line: None)
+        # one call set up at a time: an inbound scenario lends its bot, claim and language to the
+        # shared settings until its call is connected (several scenarios may run at once)
+        self._starting = asyncio.Lock()
 
     async def _audio(self, step: Step, lang: str) -> bytes:
         if step.wav is not None:
@@ -108,13 +111,15 @@ class ScenarioRunner:
         text = step.say or step.barge_in or ""
         return b"".join([chunk async for chunk in self._voices(lang).synthesize(text, lang=lang)])
 
-    async def run(self, scenario: Scenario) -> ScenarioResult:
+    async def run(self, scenario: Scenario, *, echo: Printer | None = None) -> ScenarioResult:
+        """One scenario as a phone call; its transcript lines go to ``echo`` (default: the runner's)."""
         result = ScenarioResult(scenario.name)
+        out = echo or self._echo
         started = time.monotonic()
         try:
             call, connection = await self._start(scenario)
             result.call_id = str(call.call_id)
-            follower = asyncio.create_task(self._follow(call, result))
+            follower = asyncio.create_task(self._follow(call, result, out))
             try:
                 for index, part in enumerate(parts(scenario.steps)):
                     if index:  # a ring back: the same caller, a new call that resumes the conversation
@@ -123,13 +128,13 @@ class ScenarioRunner:
                         follower.cancel()
                         call, connection = await self._start(scenario)
                         result.call_id = str(call.call_id)  # its messages start with the first call's
-                        follower = asyncio.create_task(self._follow(call, result))
+                        follower = asyncio.create_task(self._follow(call, result, out))
                     await self._play(scenario.lang, part, connection, str(call.call_id))
                 final = await self._finish(scenario, call, connection)
             finally:
                 follower.cancel()
                 await asyncio.gather(follower, return_exceptions=True)
-            await self._print_new(final, result)
+            await self._print_new(final, result, out)
             result.checks = evaluate(
                 scenario.expect, final, ended_by(final, self._caller_hung_up(connection))
             )
@@ -142,6 +147,10 @@ class ScenarioRunner:
     # call set-up
 
     async def _start(self, scenario: Scenario) -> tuple[Call, str]:
+        async with self._starting:
+            return await self._place(scenario)
+
+    async def _place(self, scenario: Scenario) -> tuple[Call, str]:
         simulator, settings = self.stack.simulator, self.stack.settings
         assert simulator is not None and settings is not None
         if scenario.call.direction == "inbound":
@@ -320,12 +329,12 @@ class ScenarioRunner:
             await asyncio.sleep(0.2)
         raise TimeoutError("the call did not end")
 
-    async def _follow(self, call: Call, result: ScenarioResult) -> None:
+    async def _follow(self, call: Call, result: ScenarioResult, echo: Printer) -> None:
         while True:
-            await self._print_new(await self._load(str(call.call_id)), result)
+            await self._print_new(await self._load(str(call.call_id)), result, echo)
             await asyncio.sleep(0.3)
 
-    async def _print_new(self, call: Call, result: ScenarioResult) -> None:
+    async def _print_new(self, call: Call, result: ScenarioResult, echo: Printer) -> None:
         for message in call.messages:
             key = (message.created_at, message.persona.value, message.content)
             if key in result.printed:  # printed already (or carried over from the first call)
@@ -335,4 +344,4 @@ class ScenarioRunner:
             tools = ", ".join(t.name for t in message.tool_calls)
             line = f"{who:>6}> {message.content}" + (f"   [{tools}]" if tools else "")
             result.transcript.append(line)
-            self._echo(line)
+            echo(line)

@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from local.dev import LocalStack, free_port
+from local.scenario_pool import run_pool
 from local.scenarios import Scenario, ScenarioResult, ScenarioRunner, figures, figures_line
 from local.text_scenarios import run_text_scenarios
 from shared.composition import build_services
@@ -49,18 +50,6 @@ def load_scenarios(paths: Sequence[Path]) -> list[Scenario]:
     return [Scenario.load(file) for file in files]
 
 
-def _print_result(result: ScenarioResult, echo: Printer) -> None:
-    status = "PASS" if result.passed else "FAIL"
-    echo(f"{status} {result.name} ({result.seconds:.1f} s)")
-    if result.error:
-        echo(f"  error: {result.error}")
-    for check in result.checks:
-        echo(f"  [{'ok' if check.passed else 'KO'}] {check.name}: {check.detail}")
-    for number, turn in enumerate(result.turns, 1):
-        parts = ", ".join(f"{k.removesuffix('_ms')} {v:.0f} ms" for k, v in turn.items() if v is not None)
-        echo(f"  turn {number}: {parts}")
-
-
 async def run_scenarios(
     scenarios: Sequence[Scenario],
     *,
@@ -68,6 +57,7 @@ async def run_scenarios(
     echo: Printer,
     data_dir: Path,
     overrides: dict[str, Any] | None = None,
+    jobs: int = 1,
 ) -> tuple[list[ScenarioResult], LocalStack]:
     stack = LocalStack(
         api_port=free_port(),
@@ -82,14 +72,9 @@ async def run_scenarios(
     echo(f"started in {time.monotonic() - started:.1f} s (the speech models load in the background)")
     assert stack.settings is not None
     services = build_services(stack.settings)
-    results: list[ScenarioResult] = []
     try:
         runner = ScenarioRunner(stack, services, caller_voices(), echo=echo)
-        for scenario in scenarios:
-            echo(f"--- {scenario.name}: {scenario.description}".rstrip(": "))
-            result = await runner.run(scenario)
-            _print_result(result, echo)
-            results.append(result)
+        results = await run_pool(runner, scenarios, jobs=jobs, echo=echo)
     finally:
         await services.aclose()
         await asyncio.to_thread(stack.stop)
@@ -105,10 +90,11 @@ def simulate(
     with_llm: bool,
     keep: Path | None = None,
     modes: Sequence[str] = ("audio", "text"),
+    jobs: int = 1,
 ) -> int:
     """Run the scenarios as phone calls (audio) and through `callcenter chat` (text); print the pass
     count and one figure per mode. ``keep``: a folder that keeps the call documents (else a temporary
-    one)."""
+    one). ``jobs``: phone calls at a time, each in real time (`local.scenario_pool`)."""
     scenarios = [s for s in load_scenarios(paths) if with_llm or not s.llm]
     results: list[ScenarioResult] = []
     text_results: list[ScenarioResult] = []
@@ -116,7 +102,9 @@ def simulate(
         folder = keep or Path(data)
         if "audio" in modes:
             audio = [s for s in scenarios if "audio" in s.modes]
-            results, _stack = asyncio.run(run_scenarios(audio, speed=speed, echo=echo, data_dir=folder))
+            results, _stack = asyncio.run(
+                run_scenarios(audio, speed=speed, echo=echo, data_dir=folder, jobs=jobs)
+            )
         if "text" in modes:
             text_results = asyncio.run(run_text_scenarios(scenarios, echo=echo, data_dir=folder / "text"))
     everything = results + text_results
