@@ -6,6 +6,11 @@ call is taken back (the caller's message, the premature answer, whatever its too
 claim, the reminders, the voice or the language, and the form dialog's place), and the transcripts
 of the first part are carried into the utterance that continues, so both parts make one turn.
 
+The history keeps what the caller heard of the premature answer: nothing when none of it reached
+the phone, else its words as far as they played (`media_host.heard.heard_of`), without its tool
+calls. They are stored once the whole utterance's turn is answered, right after the caller's
+message, before the answer that is kept (which answers the whole utterance).
+
 Tools whose effect cannot be taken back (hang up, transfer, texts) wait for the window to close
 (`settled`, through `CallContext.heard`), so a continuation cancels them before they act.
 """
@@ -17,8 +22,9 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from media_host.heard import Cut, heard_of
 from shared.conversation.context import CallContext, FormState
-from shared.models import Call, MessageAction, Persona, Reminder
+from shared.models import Call, Message, MessageAction, Persona, Reminder
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,7 @@ class Continuation:
         self._ended_at: float | None = None
         self._segments: list[asyncio.Task[str]] = []
         self._snapshot: TurnSnapshot | None = None
+        self._heard: list[str] = []  # what the caller heard of the answers taken back, not stored yet
 
     def turn_ended(self, at: float, segments: list[asyncio.Task[str]]) -> None:
         self._ended_at, self._segments, self._snapshot = at, list(segments), None
@@ -87,14 +94,42 @@ class Continuation:
             bool(self.window_sec) and self._ended_at is not None and now - self._ended_at <= self.window_sec
         )
 
-    async def take_back(self, ctx: CallContext) -> list[asyncio.Task[str]]:
-        """Undo the last turn (its answer must be stopped first); returns the transcripts of the
-        caller's first part, for the utterance that goes on."""
+    async def take_back(self, ctx: CallContext, cuts: list[Cut]) -> list[asyncio.Task[str]]:
+        """Undo the last turn (its answer must be stopped first; `cuts`: what the stop cut of it) and
+        keep what the caller heard of its answer for the turn that follows; returns the transcripts
+        of the caller's first part, for the utterance that goes on."""
         snapshot, segments = self._snapshot, self._segments
         self._ended_at, self._segments, self._snapshot = None, [], None
         if snapshot is not None:
+            if heard := heard_of(ctx.call.messages[snapshot.messages :], cuts):
+                self._heard.append(heard)
             await snapshot.restore(ctx)
         return segments
+
+    async def keep_heard(self, ctx: CallContext, caller_words: str) -> None:
+        """The turn of the whole utterance (`caller_words`) was answered: store what the caller heard
+        of the answers taken back, right after the caller's message (at the end when it is not there)."""
+        if not self._heard:
+            return
+        said = Message(persona=Persona.ASSISTANT, content=" ".join(self._heard))
+        self._heard = []
+
+        def _insert(call: Call) -> None:
+            if any(m.created_at == said.created_at and m.content == said.content for m in call.messages):
+                return  # already written (a save may apply a change twice when saves overlap)
+            at = next(
+                (
+                    index + 1
+                    for index in range(len(call.messages) - 1, -1, -1)
+                    if call.messages[index].persona is Persona.HUMAN
+                    and call.messages[index].action is MessageAction.TALK
+                    and call.messages[index].content == caller_words
+                ),
+                len(call.messages),
+            )
+            call.messages.insert(at, said.model_copy(deep=True))
+
+        await ctx.save(_insert)
 
     async def settled(self) -> None:
         """Return once no continuation can take the last turn back any more."""

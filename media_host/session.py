@@ -203,7 +203,7 @@ class CallSession:
         """The caller goes on right after their turn ended: stop and take back the answer, and
         carry the first part's transcripts into this utterance."""
         await self._interrupt()
-        self._words.carry(await self._continuation.take_back(self.conversation.ctx))
+        self._words.carry(await self._continuation.take_back(self.conversation.ctx, self.voice.cuts()))
         self.stats.continuations += 1
         record.continuation()
 
@@ -264,6 +264,7 @@ class CallSession:
             with spans.within(trace.span):
                 await self.conversation.respond(text, self._speaker(marks), timing, speculation)
         finally:  # recorded by its own task: a barge-in cancelling this turn must not lose it
+            await self._continuation.keep_heard(self.conversation.ctx, text)  # what a continuation took back
             recording = self._recorder.record(
                 speech_end_at, stt_final, timing, marks, turn_end_at, trace=trace
             )
