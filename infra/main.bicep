@@ -236,6 +236,9 @@ module aiServices 'modules/aiservices.bicep' = {
     keyVaultName: keyVault.outputs.name
     roleAssignments: [
       { principalId: communication.outputs.principalId, roleDefinitionId: roles.cognitiveServicesUser }
+      // Translator through the account's custom endpoint with Entra ID (the phrases of other languages)
+      { principalId: identities.outputs.functionPrincipalId, roleDefinitionId: roles.cognitiveServicesUser }
+      { principalId: identities.outputs.mediaPrincipalId, roleDefinitionId: roles.cognitiveServicesUser }
     ]
   }
 }
@@ -300,6 +303,8 @@ var commonSettings = {
   ACS__PHONE_NUMBER: botPhoneNumber
   ACS__CALLBACK_JWT__AUDIENCE: communication.outputs.immutableResourceId
   ACS__COGNITIVE_SERVICES_ENDPOINT: aiServices.outputs.endpoint
+  TRANSLATOR__ENDPOINT: aiServices.outputs.endpoint
+  TRANSLATOR__REGION: aiServices.outputs.region
 }
 
 // The function app's settings: the Functions host's own (identity-based storage, task hub) and the app's

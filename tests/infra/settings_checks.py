@@ -308,6 +308,7 @@ ROLE_RULES: list[tuple[Callable[[str, Mapping[str, str]], bool], tuple[str, ...]
         ("searchIndexDataReader", "searchServiceContributor"),
     ),
     (_uses_identity("ACS__ENDPOINT", "ACS__ACCESS_KEY"), ("contributor",)),
+    (_uses_identity("TRANSLATOR__ENDPOINT", "TRANSLATOR__KEY"), ("cognitiveServicesUser",)),
     (lambda setting, values: values[setting] == SECRET, ("keyVaultSecretsUser",)),
 ]
 
