@@ -136,6 +136,12 @@ class CallContext:
         self.said[name] = choice
         return fill(choice, {**self.placeholders(), **values})
 
+    def translated(self, english: str) -> str | None:
+        """A text of this call (a field's English label) in the call's language, when the phrase
+        book translated it (a language without a phrase list); else None."""
+        phrases = self.ports.phrases
+        return phrases.text(english, self.lang) if phrases is not None else None
+
     async def save(self, mutate: Callable[[Call], Awaitable[None] | None]) -> Call:
         """Apply `mutate` to the stored call (retrying on concurrent writes) and keep the result.
 

@@ -16,7 +16,7 @@ from shared.conversation.retrieval import retrieval_policy
 from shared.conversation.speculation import Speculation
 from shared.conversation.timing import TurnTiming
 from shared.conversation.tools import Speak, run_tool
-from shared.conversation.wording import spoken_purpose
+from shared.conversation.wording import field_label, spoken_purpose
 from shared.llm.client import ModelFailure
 from shared.models import AgentKind, Call, CallDirection, Message, Persona
 from shared.telemetry import record
@@ -171,8 +171,9 @@ async def open_conversation(services: Services, call: Call) -> Conversation:
     ctx = CallContext(
         call=call, ports=ports, flags=await services.flags.get(), settings=services.settings.conversation
     )
-    # the call's languages without a phrase list get theirs translated before the first line (waiting
-    # at most the translator's timeout; English meanwhile)
+    # the call's languages without a phrase list get theirs translated, and the claim's questions,
+    # before the first line (waiting at most the translator's timeout; English meanwhile)
     languages = (lang.short_code for lang in call.initiate.lang.availables)
-    await services.phrases.prepare(call.current_lang, *languages)
+    labels = [label for f in call.initiate.claim if (label := field_label(f, "en-US"))]
+    await services.phrases.prepare(call.current_lang, *languages, texts=labels)
     return Conversation(ctx, llm=LlmAgent(services.chat) if services.chat is not None else None)

@@ -248,6 +248,9 @@ class FormAgent:
         if kind in CONFIRMED_TYPES:
             return ctx.phrase(f"form_ask_{kind}")
         label = field_label(claim_field, ctx.lang)
+        english = field_label(claim_field, "en-US")
+        if label is None and english is not None:  # a language without a phrase list: translated
+            label = ctx.translated(english)
         if label is None:
             return ctx.phrase(f"form_ask_any_{'datetime' if kind == 'datetime' else 'text'}")
         if kind == "datetime" and not _SAYS_WHEN.search(label):

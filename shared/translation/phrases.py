@@ -23,8 +23,9 @@ import json
 import logging
 import random
 import time
-from collections.abc import Mapping, Sequence
-from typing import Final
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from functools import partial
+from typing import Any, Final
 
 from shared.cache.base import Cache, CacheError
 from shared.prompts import FALLBACK_LANG, Prompts, fill
@@ -58,6 +59,7 @@ class PhraseBook:
         english = json.dumps(self._english, sort_keys=True, ensure_ascii=False)
         self.digest = hashlib.sha256(english.encode()).hexdigest()[:16]
         self._translated: dict[str, dict[str, list[str]]] = {}
+        self._texts: dict[str, dict[str, str]] = {}  # lang -> English text (a field's label) -> translated
         self._loading: dict[str, asyncio.Task[None]] = {}
         self._failed_at: dict[str, float] = {}
         if translator is None:
@@ -92,24 +94,33 @@ class PhraseBook:
         """One of the phrase's variants in `lang`, filled."""
         return fill((rng or random).choice(list(self.phrase_choices(name, lang))), values)
 
-    def _needs(self, lang: str) -> bool:
-        if self._translator is None or self.own_list(lang) is not None or lang in self._translated:
+    def text(self, english: str, lang: str) -> str | None:
+        """A text of the call (a claim field's English label) translated to `lang`, when prepared;
+        None for a language with a phrase list or a text not translated."""
+        return self._texts.get(lang, {}).get(english)
+
+    def _translates(self, lang: str) -> bool:
+        """Whether `lang` is translated now: a translator, no phrase list, no recent failure."""
+        if self._translator is None or self.own_list(lang) is not None:
             return False
         failed = self._failed_at.get(lang)
         return failed is None or time.monotonic() - failed >= RETRY_AFTER_SEC
 
-    async def prepare(self, *langs: str) -> None:
-        """Have the phrases of `langs` ready, waiting at most the translator's timeout; the loading
-        goes on after it (the next lines and calls get the translation once it is there)."""
+    async def prepare(self, *langs: str, texts: Sequence[str] = ()) -> None:
+        """Have the phrases of `langs` (and `texts`, a call's own words such as its field labels)
+        ready, waiting at most the translator's timeout; the loading goes on after it (the next lines
+        and calls get the translation once it is there)."""
         tasks = []
         for lang in dict.fromkeys(langs):
-            if not self._needs(lang):
+            if not self._translates(lang):
                 continue
-            task = self._loading.get(lang)
-            if task is None:
-                task = self._loading[lang] = asyncio.create_task(self._load(lang), name=f"phrases {lang}")
-                task.add_done_callback(self._loaded)
-            tasks.append(task)
+            phrases = lang not in self._translated
+            missing = sorted({t for t in texts if t.strip() and t not in self._texts.get(lang, {})})
+            if phrases or missing:
+                digest = hashlib.sha256(f"{phrases}|{'|'.join(missing)}".encode()).hexdigest()[:16]
+                tasks.append(
+                    self._start(f"translation {lang} {digest}", partial(self._load, lang, phrases, missing))
+                )
         if not tasks:
             return
         _, pending = await asyncio.wait(tasks, timeout=self._timeout)
@@ -117,51 +128,85 @@ class PhraseBook:
             waited = self._timeout
             log.info("phrases in %s not translated within %.1f s: English until they are", langs, waited)
 
+    def _start(self, name: str, load: Callable[[], Coroutine[Any, Any, None]]) -> asyncio.Task[None]:
+        """One loading per name in the process: a second call asking the same joins it."""
+        task = self._loading.get(name)
+        if task is None:
+            task = self._loading[name] = asyncio.create_task(self._guarded(name, load()), name=name)
+            task.add_done_callback(self._loaded)
+        return task
+
+    async def _guarded(self, name: str, load: Coroutine[Any, Any, None]) -> None:
+        try:
+            await load
+        except Exception:  # never breaks a call: English, and the translator is left alone a while
+            self._failed_at[name.split()[1]] = time.monotonic()
+            log.exception("%s: English kept", name)
+
     def _loaded(self, task: asyncio.Task[None]) -> None:
-        for lang, loading in list(self._loading.items()):
+        for name, loading in list(self._loading.items()):
             if loading is task:
-                del self._loading[lang]
+                del self._loading[name]
 
     def _key(self, lang: str) -> str:
         return f"phrases:{lang}:{self.digest}"
 
-    async def _load(self, lang: str) -> None:
-        try:
-            await self._fetch(lang)
-        except Exception:  # never breaks a call: English, and the translator is left alone a while
-            self._failed_at[lang] = time.monotonic()
-            log.exception("phrases in %s stay in English", lang)
+    @staticmethod
+    def _text_key(lang: str, text: str) -> str:
+        return f"text:{lang}:{hashlib.sha256(text.encode()).hexdigest()[:32]}"
 
-    async def _fetch(self, lang: str) -> None:
+    async def _cached(self, lang: str, phrases: bool, texts: list[str]) -> tuple[bool, list[str]]:
+        """Take what the cache holds; what is still to translate: (the phrases?, the texts)."""
+        keys = ([self._key(lang)] if phrases else []) + [self._text_key(lang, text) for text in texts]
         try:
-            cached = await self._cache.get(self._key(lang))
+            values = await asyncio.gather(*(self._cache.get(key) for key in keys))
         except CacheError as exc:
             log.warning("phrase cache unavailable, asking the translator: %s", exc)
-            cached = None
-        if cached is not None:
-            kept = self._readable(cached)
+            return phrases, texts
+        if phrases:
+            first = values.pop(0)
+            kept = self._readable(first) if first is not None else None
             if kept is not None:
                 self._translated[lang] = kept
-                return
-        assert self._translator is not None  # _needs() checked it
-        names = [(name, text) for name, choices in self._english.items() for text in choices]
+            phrases = kept is None
+        known = self._texts.setdefault(lang, {})
+        for text, value in zip(texts, values, strict=True):
+            if value is not None:
+                known[text] = value.decode()
+        return phrases, [text for text in texts if text not in known]
+
+    async def _load(self, lang: str, phrases: bool, texts: list[str]) -> None:
+        """The phrases (when `phrases`) and `texts` in `lang`: from the cache, else in one request."""
+        phrases, texts = await self._cached(lang, phrases, texts)
+        names = (
+            [(name, text) for name, choices in self._english.items() for text in choices] if phrases else []
+        )
+        if not names and not texts:
+            return
+        assert self._translator is not None  # _translates() checked it
         try:
-            texts = await self._translator.translate(
-                [text for _, text in names], source=FALLBACK_LANG, target=lang
+            translated = await self._translator.translate(
+                [text for _, text in names] + texts, source=FALLBACK_LANG, target=lang
             )
         except TranslationError as exc:
             self._failed_at[lang] = time.monotonic()
             log.warning("phrases in %s stay in English (translator: %s)", lang, exc)
             return
-        phrases: dict[str, list[str]] = {}
-        for (name, english), text in zip(names, texts, strict=True):
-            usable = text.strip() and placeholders(text) == placeholders(english)
-            phrases.setdefault(name, []).append(text if usable else english)
-        self._translated[lang] = phrases
-        log.info("phrases translated to %s (%d texts)", lang, len(texts))
+        entries: list[tuple[str, bytes]] = []
+        if names:
+            book: dict[str, list[str]] = {}
+            for (name, english), text in zip(names, translated, strict=False):
+                usable = text.strip() and placeholders(text) == placeholders(english)
+                book.setdefault(name, []).append(text if usable else english)
+            self._translated[lang] = book
+            entries.append((self._key(lang), json.dumps(book, ensure_ascii=False).encode()))
+        fresh = {text: out for text, out in zip(texts, translated[len(names) :], strict=True) if out.strip()}
+        self._texts.setdefault(lang, {}).update(fresh)
+        entries += [(self._text_key(lang, text), out.encode()) for text, out in fresh.items()]
+        log.info("phrases translated to %s (%d texts)", lang, len(translated))
         try:
-            value = json.dumps(phrases, ensure_ascii=False).encode()
-            await self._cache.set(self._key(lang), value, ttl_sec=self._ttl)
+            for key, value in entries:
+                await self._cache.set(key, value, ttl_sec=self._ttl)
         except CacheError as exc:
             log.warning("translated phrases in %s not cached: %s", lang, exc)
 

@@ -22,6 +22,9 @@ SPANISH = {
     ),
     "Thank you, I noted {value}.": "{value}: anotado, gracias.",
     "and": "y",
+    "the contract ID": "el número de contrato",
+    "Could you tell me {label}?": "¿Podría decirme {label}?",
+    "Can you tell me {label}, please?": "¿Me puede decir {label}, por favor?",
 }
 
 

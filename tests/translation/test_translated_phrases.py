@@ -96,9 +96,10 @@ async def test_a_form_agent_call_in_spanish_hears_translated_phrases(
     assert len(spoken) >= 2
     assert all(_spanish(line) for line in spoken), spoken
     assert not any("{" in line or "}" in line for line in spoken)
-    (request,) = translator_server.requests  # every phrase in one request
+    (request,) = translator_server.requests  # every phrase and the claim's questions in one request
     assert request.query["to"] == ["es"]
-    assert len(request.body) == sum(len(v) for v in services.prompts.phrases["en-US"].values())
+    assert len(request.body) == sum(len(v) for v in services.prompts.phrases["en-US"].values()) + 2
+    assert request.body[-2:] == [{"Text": "what happened"}, {"Text": "your full name"}]
 
 
 async def test_a_language_is_translated_once_then_served_from_the_process_and_the_cache(
@@ -203,3 +204,24 @@ async def test_an_outbound_call_in_spanish_never_reads_the_english_task(
     opening = caller.heard[0]
     assert opening == "[es] Hello, this is Amélie from Contoso, calling about your file."
     assert "laptop" not in " ".join(caller.heard)
+
+
+async def test_a_field_is_asked_with_its_label_translated(
+    runner: Runner, translator_server: TranslatorServer
+) -> None:
+    schema = [
+        {"name": "contract_id", "type": "text"},
+        {"name": "incident_description", "type": "text", "description": "what happened"},
+    ]
+    async with runner(translator_server.endpoint) as services:
+        initiate = CallInitiate.model_validate({"claim": schema, "lang": {"default_short_code": "es-ES"}})
+        call = await services.store.create(
+            Call(caller_phone="+34612345678", direction=CallDirection.INBOUND, initiate=initiate)
+        )
+        caller = Caller()
+        conversation = await open_conversation(services, call)
+        await conversation.start(caller.speak)
+        await conversation.respond("Se me ha roto el portátil esta mañana.", caller.speak)
+    question = caller.heard[-1]
+    assert "el número de contrato" in question, caller.heard  # not the generic question, not English
+    assert "contract" not in question
