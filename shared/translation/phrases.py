@@ -8,6 +8,9 @@ Where a phrase comes from, for a call in `lang`:
    this process, so a call never waits on the translator for a language already translated;
 3. else English (no translator configured, the translator failed or has not answered yet).
 
+A call's own words in English (its claim fields' labels) are translated with them (`prepare(texts=)`,
+`text()`), in the same request, and cached per text.
+
 `prepare()` is awaited before a call's first line and waits at most the translator's timeout (the
 translator's requests have the same limit): a slow translator costs the opening that long at most.
 A loading still running when the wait ends goes on (the call's next lines and later calls get its
