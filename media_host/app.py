@@ -7,6 +7,13 @@ finished (4410), bounded in message size and rate, and served by its own CallSes
 the same call replaces the previous session and closes the previous socket (4409), so nothing the
 caller cannot hear is answered or stored; the conversation resumes from the store.
 
+`/twilio/ws` serves Twilio Media Streams the same way (`media_host.twilio_codec`): Twilio's <Stream>
+URL carries no query string, so the socket names its call and credentials in the `start` event's
+custom parameters (`callId`, `token`: the call's media secret, optionally `pk`: the caller's number).
+A socket whose first messages are not `connected` then `start` within `TWILIO_START_WAIT_SEC`, or
+whose start names no call, is closed with 4400 and a reason; wrong credentials get 4401 as on the ACS
+route. The route picks the codec; the session never knows which protocol it speaks.
+
 How it is served (one process or several on one port) is `media_host.serving`.
 """
 
@@ -25,11 +32,16 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from media_host import twilio_codec
 from media_host.admission import CLOSE_UNAUTHORIZED, SocketLimits, admit
+from media_host.codec import AcsCodec, Codec
 from media_host.farewell import say_farewell_when_left
 from media_host.session import CallSession
+from media_host.twilio_codec import TwilioCodec
+from shared.calls.routing import PARTITION_PARAM, TWILIO_CALL_ID_PARAM, TWILIO_PATH, TWILIO_TOKEN_PARAM
 from shared.composition import Services, ServicesHolder
 from shared.conversation.engine import open_conversation
+from shared.models import Call
 from shared.settings import ProcessRole, Settings
 from shared.speech.base import SpeechEngines
 from shared.telemetry import names, record, spans
@@ -41,6 +53,7 @@ CLOSE_BAD_REQUEST = 4400
 CLOSE_REPLACED = 4409
 CLOSE_ERROR = 1011
 CLOSE_TRY_AGAIN_LATER = 1013  # draining: ACS's next call goes to a replica that is ready
+TWILIO_START_WAIT_SEC = 10.0
 
 
 class MediaHost:
@@ -117,6 +130,52 @@ class MediaHost:
             await websocket.close(admission.code or CLOSE_UNAUTHORIZED, admission.reason)
             return
         call = admission.call
+        await self._serve_call(
+            websocket, services, call, AcsCodec(call_id), _messages(websocket, SocketLimits())
+        )
+
+    async def serve_twilio(self, websocket: WebSocket) -> None:
+        """A Twilio Media Streams socket: the call and its credentials come with the `start` event."""
+        await websocket.accept()
+        if self.draining:
+            await websocket.close(CLOSE_TRY_AGAIN_LATER, "draining")
+            return
+        messages = _messages(websocket, SocketLimits())
+        start = await _twilio_start(messages)
+        if isinstance(start, str):
+            with contextlib.suppress(Exception):  # gone already when the limits closed it
+                await websocket.close(CLOSE_BAD_REQUEST, start)
+            return
+        try:
+            call_id = UUID(start.parameters.get(TWILIO_CALL_ID_PARAM, ""))
+        except ValueError:
+            await websocket.close(
+                CLOSE_BAD_REQUEST, f"customParameters.{TWILIO_CALL_ID_PARAM} is not a call id"
+            )
+            return
+        credentials = {  # as the ACS route's query string
+            "token": start.parameters.get(TWILIO_TOKEN_PARAM, ""),
+            PARTITION_PARAM: start.parameters.get(PARTITION_PARAM, ""),
+        }
+        services = await self.holder.get()
+        admission = await admit(services, call_id, credentials, {})  # the token only: the JWT path is ACS's
+        if admission.call is None:
+            await websocket.close(admission.code or CLOSE_UNAUTHORIZED, admission.reason)
+            return
+        codec = TwilioCodec(call_id)
+        codec.stream_sid = start.stream_sid
+        await self._serve_call(websocket, services, admission.call, codec, messages)
+
+    async def _serve_call(
+        self,
+        websocket: WebSocket,
+        services: Services,
+        call: Call,
+        codec: Codec,
+        messages: AsyncIterator[str | bytes],
+    ) -> None:
+        """One admitted socket serving its call to the end, whatever its wire protocol (the codec)."""
+        call_id = call.call_id
         set_call_id(call.call_id)  # this connection's task, and every task it starts, logs the call id
         previous = self.sessions.get(call_id)
         if previous is not None:  # a newer socket for this call: the old session ends, its socket closes
@@ -126,7 +185,7 @@ class MediaHost:
                 with contextlib.suppress(Exception):
                     await old.close(CLOSE_REPLACED, "replaced by a newer socket")
         conversation = await open_conversation(services, call)
-        session = CallSession(conversation, await self.engines(services), websocket.send_text)
+        session = CallSession(conversation, await self.engines(services), websocket.send_text, codec=codec)
         self.sessions[call_id] = session
         self.sockets[call_id] = websocket
         farewell = asyncio.create_task(
@@ -137,7 +196,7 @@ class MediaHost:
                 names.SPAN_MEDIA, call
             ) as span:  # the call id in every log line of its tasks
                 try:
-                    await session.run(_messages(websocket, SocketLimits()))
+                    await session.run(messages)
                 finally:
                     record.media_session_ended(
                         span,
@@ -181,6 +240,23 @@ async def _messages(websocket: WebSocket, limits: SocketLimits) -> AsyncIterator
             yield payload
 
 
+async def _twilio_start(messages: AsyncIterator[str | bytes]) -> twilio_codec.TwilioStart | str:
+    """The stream's `start` event (after `connected`), or why the socket is refused."""
+    try:
+        async with asyncio.timeout(TWILIO_START_WAIT_SEC):
+            message = await anext(messages, None)
+            if message is not None and twilio_codec.is_connected(message):
+                message = await anext(messages, None)
+    except TimeoutError:
+        return f"no start event within {TWILIO_START_WAIT_SEC:g} s"
+    if message is None:
+        return "closed before the start event"
+    try:
+        return twilio_codec.read_start(message)
+    except ValueError as exc:
+        return str(exc)
+
+
 def create_media_app(
     settings: Settings | None = None,
     *,
@@ -212,6 +288,7 @@ def create_media_app(
             Route("/health/liveness", liveness),
             Route("/health/readiness", readiness),
             WebSocketRoute("/ws/{call_id}", host.serve),
+            WebSocketRoute(TWILIO_PATH, host.serve_twilio),
         ],
         lifespan=lifespan,
     )

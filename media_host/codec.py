@@ -42,10 +42,12 @@ Inbound = CallerAudio | KeyPressed
 
 @dataclass
 class FrameCounts:
-    """What came in from the phone: audio frames taken, messages dropped (malformed or unsupported)."""
+    """What came in from the phone: audio frames taken, messages dropped (malformed or unsupported),
+    marks answered (the bot audio before them was played; protocols with marks only)."""
 
     frames_in: int = 0
     dropped: int = 0
+    marks: int = 0
 
 
 class Codec(Protocol):
@@ -74,6 +76,11 @@ class Codec(Protocol):
 
     def stop_message(self) -> str:
         """The message asking the phone to drop the bot audio it has not played yet."""
+        ...
+
+    def mark_message(self, name: str) -> str | None:
+        """The message marking the end of a piece of bot audio (the phone answers it once that audio
+        was played), or None when the protocol has no marks."""
         ...
 
 
@@ -129,3 +136,6 @@ class AcsCodec:
 
     def stop_message(self) -> str:
         return protocol.stop_audio()
+
+    def mark_message(self, name: str) -> str | None:
+        return None  # ACS media streaming has no marks

@@ -146,3 +146,6 @@ class Playback:
             if self._queue and self._queue[0] is item:
                 self._queue.popleft()
             item.done.set()
+            mark = None if item.dropped else self._codec.mark_message(f"audio-{item.ticket}")
+            if mark is not None:  # the phone answers it once this audio was played
+                await self._send(mark)

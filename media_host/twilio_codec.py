@@ -1,13 +1,15 @@
 """Twilio Media Streams behind the media seam (media_host/codec.py): JSON text messages, G.711 mu-law
 at 8 kHz, mono.
 
-Phone -> bot: `connected`, `start` (the stream's sid and media format), `media` (a base64 mu-law
-payload), `dtmf` (a digit), `mark` (a mark the bot sent was played) and `stop`. Bot -> phone: `media`
-(the payload of the bot's audio), `clear` (drop the audio not played yet), both naming the stream.
+Phone -> bot: `connected`, `start` (the stream's sid, media format and custom parameters), `media` (a
+base64 mu-law payload), `dtmf` (a digit), `mark` (a mark the bot sent was played) and `stop`. Bot ->
+phone: `media` (the payload of the bot's audio), `mark` (after each sentence's audio) and `clear` (drop
+the audio not played yet), all naming the stream.
 
 The bot's audio stays 16-bit PCM at 8 kHz up to the message (the playback paces it and measures its
-level for the echo guard); it is mu-law encoded when written. Not served by the media host yet: it
-proves that the session and the playback speak no wire protocol.
+level for the echo guard); it is mu-law encoded when written. Served by the media host's `/twilio/ws`
+route (media_host/app.py), which reads the call and its credentials from the `start` event
+(`TwilioStart`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import base64
 import binascii
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,7 +34,52 @@ log = logging.getLogger(__name__)
 TWILIO_RATE = 8_000
 _BIAS = 0x84
 _CLIP = 32_636  # 8159 on 14 bits
-_IGNORED = frozenset(("connected", "mark", "stop"))
+_IGNORED = frozenset(("connected", "stop"))
+
+
+@dataclass(frozen=True)
+class TwilioStart:
+    """What a `start` event says: the stream, and the custom parameters the <Stream> was given."""
+
+    stream_sid: str
+    parameters: dict[str, str]
+
+
+def is_connected(message: str | bytes) -> bool:
+    """The `connected` event Twilio sends first."""
+    try:
+        event = json.loads(message)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(event, dict) and event.get("event") == "connected"
+
+
+def read_start(message: str | bytes) -> TwilioStart:
+    """The `start` event of a Twilio stream; ValueError (a plain reason) for anything else."""
+    try:
+        event = json.loads(message)
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError("not a JSON message") from None
+    if (
+        not isinstance(event, dict)
+        or event.get("event") != "start"
+        or not isinstance(event.get("start"), dict)
+    ):
+        raise ValueError("expected the stream's start event")
+    start: dict[str, Any] = event["start"]
+    media_format = start.get("mediaFormat") or {}
+    if not isinstance(media_format, dict) or (
+        media_format.get("encoding", "audio/x-mulaw") != "audio/x-mulaw"
+        or str(media_format.get("sampleRate", TWILIO_RATE)) != str(TWILIO_RATE)
+    ):
+        raise ValueError("unsupported media format (audio/x-mulaw at 8000 Hz only)")
+    parameters = start.get("customParameters") or {}
+    if not isinstance(parameters, dict):
+        raise ValueError("customParameters is not an object")
+    sid = start.get("streamSid") or event.get("streamSid")
+    if not isinstance(sid, str) or not sid:
+        raise ValueError("the start event names no streamSid")
+    return TwilioStart(sid, {str(k): str(v) for k, v in parameters.items() if isinstance(v, str | int)})
 
 
 def _decode_table() -> np.ndarray[Any, np.dtype[np.int16]]:
@@ -107,14 +155,13 @@ class TwilioCodec:
                 raise ValueError(f"bad DTMF digit: {digit[:8]!r}")
             return KeyPressed(digit)
         if kind == "start":
-            start = event["start"]
-            media_format = start.get("mediaFormat", {})
-            if (
-                media_format.get("encoding", "audio/x-mulaw") != "audio/x-mulaw"
-                or int(media_format.get("sampleRate", TWILIO_RATE)) != TWILIO_RATE
-            ):
-                raise ValueError(f"unsupported media format: {media_format}")
-            self.stream_sid = str(start.get("streamSid") or event.get("streamSid") or "")
+            self.stream_sid = read_start(message).stream_sid
+            return None
+        if kind == "mark":
+            name = event["mark"]["name"]
+            if not isinstance(name, str):
+                raise ValueError("a mark without a name")
+            self.counts.marks += 1
             return None
         if kind in _IGNORED:
             return None
@@ -132,3 +179,8 @@ class TwilioCodec:
 
     def stop_message(self) -> str:
         return json.dumps({"event": "clear", "streamSid": self.stream_sid}, separators=(",", ":"))
+
+    def mark_message(self, name: str) -> str | None:
+        return json.dumps(
+            {"event": "mark", "streamSid": self.stream_sid, "mark": {"name": name}}, separators=(",", ":")
+        )

@@ -18,6 +18,9 @@ from shared.telephony.callback_auth import new_call_secret
 CALLBACK_PATH = "/api/call/events/{call_id}"
 MEDIA_PATH = "/ws/{call_id}"
 PARTITION_PARAM = "pk"
+TWILIO_PATH = "/twilio/ws"  # the media host's route for Twilio Media Streams
+TWILIO_CALL_ID_PARAM = "callId"  # the <Stream>'s custom parameters naming the call and admitting it
+TWILIO_TOKEN_PARAM = "token"  # noqa: S105 (a parameter name, not a secret)
 
 
 def partition_key(value: str | None) -> str | None:
@@ -47,3 +50,15 @@ def call_route(settings: Settings, call: Call) -> CallRoute:
     )
     media_url = media + MEDIA_PATH.format(call_id=call.call_id) + f"?token={quote(call.secrets.media)}{pk}"
     return CallRoute(callback_url=callback, media_url=media_url)
+
+
+def twilio_stream_parameters(call: Call) -> dict[str, str]:
+    """The custom parameters (<Parameter name= value=>) a Twilio <Connect><Stream> to the media host's
+    `TWILIO_PATH` must carry for this call: its id, its media secret and the caller's number."""
+    if not call.secrets.media:
+        raise ValueError(f"call {call.call_id} has no secrets; use with_new_secrets first")
+    return {
+        TWILIO_CALL_ID_PARAM: str(call.call_id),
+        TWILIO_TOKEN_PARAM: call.secrets.media,
+        PARTITION_PARAM: call.caller_phone,
+    }

@@ -73,6 +73,7 @@ def test_the_golden_messages() -> None:
     assert codec.decode(START) is None and codec.stream_sid == SID
     assert codec.decode(DTMF) == KeyPressed("2")
     assert codec.decode(MARK) is None and codec.decode(STOP) is None
+    assert codec.counts.marks == 1  # the phone answered a mark: its audio was played
     silent = codec.decode(media(b"\xff" * 160))  # 20 ms of mu-law silence
     assert isinstance(silent, CallerAudio) and not any(silent.pcm)
     frame = struct.pack("<160h", *range(-80 * 50, 80 * 50, 50))  # 20 ms of 8 kHz PCM16
@@ -83,6 +84,9 @@ def test_the_golden_messages() -> None:
         "media": {"payload": base64.b64encode(audioop.lin2ulaw(frame, 2)).decode()},
     }
     assert codec.stop_message() == f'{{"event":"clear","streamSid":"{SID}"}}'
+    assert (
+        codec.mark_message("audio-1") == f'{{"event":"mark","streamSid":"{SID}","mark":{{"name":"audio-1"}}}}'
+    )
     assert (codec.counts.frames_in, codec.counts.dropped) == (1, 0)
 
 
@@ -144,9 +148,13 @@ async def test_a_call_session_serves_a_twilio_stream(tmp_path: Path) -> None:
     inbox.put_nowait(CONNECTED)
     inbox.put_nowait(START)
     await wait_for(lambda: tts.sentences and session.idle)  # the greeting was said, as Twilio media
-    greeting = [json.loads(text) for text in received]
+    sent = [json.loads(text) for text in received]
+    greeting = [m for m in sent if m["event"] != "mark"]  # each sentence's audio is followed by a mark
     assert greeting and all(m == {"event": "media", "streamSid": SID, "media": m["media"]} for m in greeting)
     assert all(len(base64.b64decode(m["media"]["payload"])) == 160 for m in greeting)
+    marks = [m for m in sent if m["event"] == "mark"]
+    assert len(marks) == len(tts.sentences) and sent[-1] == marks[-1]
+    assert all(m == {"event": "mark", "streamSid": SID, "mark": {"name": m["mark"]["name"]}} for m in marks)
 
     down = StreamResampler(16_000, 8_000)
     caller = pcm_to_ulaw(down.process(tone(600) + silence(700)))
