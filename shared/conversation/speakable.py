@@ -1,10 +1,14 @@
-"""Claim values as a voice says them back to the caller (English and French)."""
+"""Claim values as a voice says them back to the caller (English and French; dates in another
+language from its CLDR patterns, through Babel)."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import phonenumbers
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_time
 
 _DAYS = {
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
@@ -46,7 +50,23 @@ def _family(lang: str) -> str:
     return "fr" if lang.lower().startswith("fr") else "en"
 
 
+def _locale_datetime(value: datetime, lang: str) -> str | None:
+    """ "lunes, 23 de noviembre de 2026, 17:00": the language's full date, short time and the way it
+    joins them; None for a language Babel does not know."""
+    try:
+        locale = Locale.parse(lang.replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return None
+    joined = re.sub(r"'([^']*)'", r"\1", str(locale.datetime_formats["full"]))
+    date, time = format_date(value, "full", locale=locale), format_time(value, "short", locale=locale)
+    return joined.replace("{1}", date).replace("{0}", time)
+
+
 def say_datetime(value: datetime, lang: str) -> str:
+    if not lang.lower().startswith(("en", "fr")):
+        spoken = _locale_datetime(value, lang)
+        if spoken is not None:
+            return spoken
     family = _family(lang)
     day = _DAYS[family][value.weekday()]
     month = _MONTHS[family][value.month - 1]
