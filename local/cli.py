@@ -129,7 +129,7 @@ def _echo(line: str) -> None:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     from local.scenario_pool import default_jobs  # noqa: PLC0415
-    from local.simulate import simulate  # noqa: PLC0415 (loads speech engines)
+    from local.simulate import parse_caller_voices, simulate  # noqa: PLC0415 (loads speech engines)
 
     load_settings()
     if args.jobs is not None and args.jobs < 1:
@@ -150,6 +150,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             keep=args.keep,
             modes=("audio", "text") if args.mode == "both" else (args.mode,),
             jobs=jobs,
+            caller_piper_voices=parse_caller_voices(args.caller_voice),
         )
     except ValueError as exc:
         print(f"callcenter simulate: {exc}", file=sys.stderr)
@@ -267,6 +268,14 @@ def _simulate_parser(commands: Any) -> None:
         choices=["both", "audio", "text"],
         default="both",
         help="phone calls over audio, the same scenarios through `callcenter chat`, or both (default)",
+    )
+    simulate.add_argument(
+        "--caller-voice",
+        action="append",
+        default=[],
+        metavar="LANG=PATH",
+        help="a piper voice (.onnx, its .onnx.json beside it) that says the callers' lines in this "
+        "language, e.g. fr=fr_FR-voice.onnx (repeatable; default: piper for English, espeak-ng else)",
     )
     simulate.set_defaults(handler=cmd_simulate)
 

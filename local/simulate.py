@@ -7,7 +7,7 @@ import json
 import secrets
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -20,6 +20,7 @@ from shared.composition import build_services
 from shared.models import Call
 from shared.report.access import relative_report_link
 from shared.speech.base import TextToSpeech
+from shared.speech.routing import language_family
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS_DIR = REPO / "scenarios"
@@ -30,15 +31,39 @@ DEV_API_URL = "http://127.0.0.1:7071"  # `callcenter dev`'s default function app
 Printer = Callable[[str], None]
 
 
-def caller_voices() -> Callable[[str], TextToSpeech]:
-    """The caller's voice: piper for English, espeak-ng for other languages (local, offline)."""
+def caller_voices(piper_voices: Mapping[str, Path] | None = None) -> Callable[[str], TextToSpeech]:
+    """The caller's voice: piper for English (and for each language family of `piper_voices`, a
+    piper `.onnx` voice per family, e.g. {"fr": path}), espeak-ng for the other languages (local,
+    offline). Raises ValueError when a given voice or its `.onnx.json` config is missing."""
     from shared.speech.espeak_tts import EspeakTts  # noqa: PLC0415
     from shared.speech.models import piper_voice_path  # noqa: PLC0415
     from shared.speech.piper_tts import PiperTts  # noqa: PLC0415
 
-    piper = PiperTts({"en": piper_voice_path()}, steady=True)
+    for family, path in (piper_voices or {}).items():
+        _check_piper_voice(family, path)
+    piper = PiperTts({"en": piper_voice_path(), **(piper_voices or {})}, steady=True)
     espeak = EspeakTts(word_gap_ms=50)
-    return lambda lang: piper if lang.lower().startswith("en") else espeak
+    return lambda lang: piper if piper.supports(lang) else espeak
+
+
+def parse_caller_voices(specs: Sequence[str]) -> dict[str, Path]:
+    """`FAMILY=PATH` options (e.g. "fr=voices/fr_FR-x-medium.onnx") as {family: path}."""
+    voices: dict[str, Path] = {}
+    for spec in specs:
+        family, sep, path = spec.partition("=")
+        if not sep or not family.strip() or not path.strip():
+            raise ValueError(
+                f"--caller-voice wants LANGUAGE=PATH.onnx (e.g. fr=fr_FR-voice.onnx), got {spec!r}"
+            )
+        voices[language_family(family.strip())] = _check_piper_voice(family, Path(path.strip()).expanduser())
+    return voices
+
+
+def _check_piper_voice(family: str, path: Path) -> Path:
+    config = path.with_name(path.name + ".json")
+    if not path.is_file() or not config.is_file():
+        raise ValueError(f"caller voice {family}={path}: no such .onnx file, or no {config.name} beside it")
+    return path
 
 
 def load_scenarios(paths: Sequence[Path]) -> list[Scenario]:
@@ -58,6 +83,7 @@ async def run_scenarios(
     data_dir: Path,
     overrides: dict[str, Any] | None = None,
     jobs: int = 1,
+    caller_piper_voices: Mapping[str, Path] | None = None,
 ) -> tuple[list[ScenarioResult], LocalStack]:
     stack = LocalStack(
         api_port=free_port(),
@@ -73,7 +99,7 @@ async def run_scenarios(
     assert stack.settings is not None
     services = build_services(stack.settings)
     try:
-        runner = ScenarioRunner(stack, services, caller_voices(), echo=echo)
+        runner = ScenarioRunner(stack, services, caller_voices(caller_piper_voices), echo=echo)
         results = await run_pool(runner, scenarios, jobs=jobs, echo=echo)
     finally:
         await services.aclose()
@@ -91,10 +117,12 @@ def simulate(
     keep: Path | None = None,
     modes: Sequence[str] = ("audio", "text"),
     jobs: int = 1,
+    caller_piper_voices: Mapping[str, Path] | None = None,
 ) -> int:
     """Run the scenarios as phone calls (audio) and through `callcenter chat` (text); print the pass
     count and one figure per mode. ``keep``: a folder that keeps the call documents (else a temporary
-    one). ``jobs``: phone calls at a time, each in real time (`local.scenario_pool`)."""
+    one). ``jobs``: phone calls at a time, each in real time (`local.scenario_pool`).
+    ``caller_piper_voices``: piper voices for the callers, per language family (`caller_voices`)."""
     scenarios = [s for s in load_scenarios(paths) if with_llm or not s.llm]
     results: list[ScenarioResult] = []
     text_results: list[ScenarioResult] = []
@@ -103,7 +131,14 @@ def simulate(
         if "audio" in modes:
             audio = [s for s in scenarios if "audio" in s.modes]
             results, _stack = asyncio.run(
-                run_scenarios(audio, speed=speed, echo=echo, data_dir=folder, jobs=jobs)
+                run_scenarios(
+                    audio,
+                    speed=speed,
+                    echo=echo,
+                    data_dir=folder,
+                    jobs=jobs,
+                    caller_piper_voices=caller_piper_voices,
+                )
             )
         if "text" in modes:
             text_results = asyncio.run(run_text_scenarios(scenarios, echo=echo, data_dir=folder / "text"))
