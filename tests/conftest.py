@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+pytest_plugins = ("tests.scripted_model",)  # llm_server, llm_model: the scripted OpenAI-compatible server
+
 _SETTING_PREFIXES = (
     "MODE",
     "API__",

@@ -4,53 +4,32 @@ scripted server)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-
-import openai
-import pytest
 
 from local.llm_server import ScriptedLlmServer
 from local.speech_stubs import silence, tone
-from shared.conversation.engine import Conversation
-from shared.conversation.llm_agent import LlmAgent
 from shared.llm.client import OpenAiChatModel
 from tests.conversation.support import make_harness
 from tests.media.support import start_session, stub_engines, wait_for
+from tests.scripted_model import llm_conversation, name_update
 
-CLAIM = {"name": "updated_claim", "arguments": {"updates": [{"field": "caller_name", "value": "John"}]}}
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[ScriptedLlmServer]:
-    with ScriptedLlmServer() as running:
-        yield running
-
-
-@pytest.fixture
-async def model(server: ScriptedLlmServer) -> AsyncIterator[OpenAiChatModel]:
-    server.script.clear()
-    server.requests.clear()
-    client = openai.AsyncOpenAI(base_url=server.base_url, api_key="test", max_retries=0)
-    chat = OpenAiChatModel(client, "fast-model")
-    yield chat
-    await chat.close()
+CLAIM = name_update("John")
 
 
 async def test_a_caller_who_goes_on_after_a_pause_never_gets_the_answer_to_the_first_part(
-    tmp_path: Path, server: ScriptedLlmServer, model: OpenAiChatModel
+    tmp_path: Path, llm_server: ScriptedLlmServer, llm_model: OpenAiChatModel
 ) -> None:
     harness = await make_harness(tmp_path)
-    conversation = Conversation(harness.ctx, llm=LlmAgent([model]))
-    server.script.add_tool_calls([CLAIM], text="Thank you John.", match=r"John\.$")
-    server.script.add_text("Sorry, could you spell it?", match="Smithson")
+    conversation = llm_conversation(harness, llm_model)
+    llm_server.script.add_tool_calls([CLAIM], text="Thank you John.", match=r"John\.$")
+    llm_server.script.add_text("Sorry, could you spell it?", match="Smithson")
     engines, stt, tts = stub_engines(["My name is John.", "My name is John Smithson and I live in Lyon."])
     session, phone, task = start_session(conversation, engines)
     await wait_for(lambda: tts.sentences and session.idle)  # the greeting was said
     said_before = len(tts.sentences)
 
     await phone.stream(tone(600) + silence(150), realtime=True)  # a short pause: the answer is opened
-    await wait_for(lambda: len(server.requests) == 1)
+    await wait_for(lambda: len(llm_server.requests) == 1)
     await phone.stream(tone(600) + silence(700), realtime=True)  # the caller went on
     await wait_for(lambda: session.stats.turns == 1 and session.idle)
     phone.hang_up()
@@ -58,8 +37,8 @@ async def test_a_caller_who_goes_on_after_a_pause_never_gets_the_answer_to_the_f
 
     assert stt.calls == 2
     assert tts.sentences[said_before:] == ["Sorry, could you spell it?"]
-    assert len(server.requests) == 2  # the dropped answer's and the one the turn took over
-    asked = [request.body["messages"][-1]["content"] for request in server.requests]
+    assert len(llm_server.requests) == 2  # the dropped answer's and the one the turn took over
+    asked = [request.body["messages"][-1]["content"] for request in llm_server.requests]
     assert asked == ["My name is John.", "My name is John Smithson and I live in Lyon."]
     call = await harness.reload()
     assert call.claim.get("caller_name") is None  # the dropped answer's tool never ran
