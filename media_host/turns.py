@@ -51,11 +51,12 @@ class TurnConfig:
 
     @classmethod
     def from_flags(cls, flags: FeatureFlags) -> TurnConfig:
-        """A call's turn settings from its flags: `vad_threshold`, `vad_cutoff_timeout_ms` (0 honoured: one
-        window of speech over the bot is a barge-in) and, as the silence that ends any turn, the longest
-        wait of the end-of-turn policy (`TurnEndPolicy.longest_ms`)."""
+        """A call's turn settings from its flags: `vad_threshold` (and the onset level 0.15 under it),
+        `vad_cutoff_timeout_ms` (0 honoured: one window of speech over the bot is a barge-in) and, as
+        the silence that ends any turn, the longest wait of the end-of-turn policy (`longest_ms`)."""
         return cls(
             threshold=flags.vad_threshold,
+            onset_threshold=max(0.0, round(flags.vad_threshold - 0.15, 3)),  # as silero's own, below it
             cutoff_ms=flags.vad_cutoff_timeout_ms,
             silence_ms=TurnEndPolicy.from_flags(flags).longest_ms,
         )

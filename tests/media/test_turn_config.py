@@ -64,3 +64,25 @@ def test_the_turn_ends_after_the_flags_silence(silence_ms: int, unfinished_ms: i
     events = _feed(detector, [0.9] * 5 + [0.0] * 40, bot=False)
     ends = [position for position, event in events if isinstance(event, TurnEnded)]
     assert ends == [5 + windows]
+
+
+def test_a_caller_just_over_a_low_threshold_barges_in() -> None:
+    """The onset level follows the flag (silero's "still speech": threshold - 0.15): with
+    vad_threshold 0.3, a caller the VAD rates 0.32 over the bot is speech, not the bot's echo."""
+    config = TurnConfig.from_flags(FeatureFlags(vad_threshold=0.3, vad_cutoff_timeout_ms=96))
+    assert config.onset_threshold == pytest.approx(0.15)
+    detector = TurnDetector(config)
+    loud = b"\x00\x40" * (VAD_FRAME_BYTES // 2)  # a caller well over the bot's recent level
+    started = []
+    for position in range(1, 10):
+        for event in detector.feed(
+            loud, probability=0.32, echo_level_dbfs=-30.0, bot_speaking=True, now=position * FRAME_MS / 1000
+        ):
+            started.append((position, event))
+    assert [(position, type(event)) for position, event in started] == [(3, SpeechStarted)]
+
+
+def test_the_default_onset_level_is_unchanged() -> None:
+    assert TurnConfig.from_flags(FeatureFlags()).onset_threshold == pytest.approx(
+        TurnConfig().onset_threshold
+    )
