@@ -191,6 +191,25 @@ class TranslatorSettings(BaseModel):
         default=30 * 86400, gt=0, description="how long translated phrases stay cached"
     )
 
+    def problems(self) -> list[str]:
+        """What keeps the Translator from answering, each with the variable to set."""
+        endpoint = (self.endpoint or "").strip().lower()
+        if not endpoint:
+            return []
+        if not endpoint.startswith(("https://", "http://")):
+            return ["TRANSLATOR__ENDPOINT: must be the Translator's https:// URL"]
+        if (
+            self.key is None
+            and "microsofttranslator.com" in endpoint
+            and not (self.resource_id and self.region)
+        ):
+            return [
+                "TRANSLATOR__RESOURCE_ID and TRANSLATOR__REGION: Entra ID on the global Translator endpoint "
+                "needs the resource's id and region (or set TRANSLATOR__KEY, or use the resource's custom "
+                "endpoint https://<name>.cognitiveservices.azure.com)"
+            ]
+        return []
+
 
 class SearchBackend(StrEnum):
     SQLITE = "sqlite"
@@ -533,6 +552,7 @@ class Settings(BaseSettings):
                 )
                 if not value
             ]
+        missing += self.translator.problems()
         missing += self._missing_azure_settings() + self._missing_function_app_settings()
         if missing:
             raise ValueError("; ".join(missing))
