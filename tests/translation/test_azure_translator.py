@@ -146,3 +146,19 @@ def test_endpoints_and_language_codes() -> None:
         "pt-pt",
         "pt",
     ]
+
+
+async def test_a_translation_that_drops_a_placeholder_keeps_the_source_text(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    glossary = {"de": {"Got it: {value}.": "Verstanden.", "Goodbye!": "Auf Wiedersehen!"}}
+    with TranslatorServer(key=KEY, glossary=glossary) as server:
+        translator = AzureTranslator(server.endpoint, key=KEY)
+        try:
+            translated = await translator.translate(
+                ["Got it: {value}.", "Goodbye!"], source="en", target="de"
+            )
+        finally:
+            await translator.close()
+    assert translated == ["Got it: {value}.", "Auf Wiedersehen!"]  # never a phrase without its value
+    assert any("changed the placeholders" in r.getMessage() for r in caplog.records)
