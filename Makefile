@@ -40,9 +40,10 @@ demo: $(DEMO_STAMP)
 dev: $(DEMO_STAMP)
 	$(BIN)/callcenter dev $(DEV_ARGS)
 
-## Every shipped scenario as a phone call.
+## Every shipped scenario as a phone call, several calls at once, each in real time (docs/scenarios.md).
+## SIMULATE_ARGS passes options, e.g. make simulate SIMULATE_ARGS="--jobs 1" (one call at a time)
 simulate: $(DEMO_STAMP)
-	$(BIN)/callcenter simulate scenarios/
+	$(BIN)/callcenter simulate scenarios/ $(SIMULATE_ARGS)
 
 ## Benchmarks (numbers go to docs/performance.md).
 bench: $(STAMP)
