@@ -88,6 +88,10 @@ _NUMBER_CONTEXT = _PHONE_CONTEXT | _set(
 )
 PHONE_DIGITS = 10
 IDENTIFIER_DIGITS = 6
+_NUMBER_NOUNS = _set("number numbers numéro numéros code")
+_DETERMINERS = _set("my your our their the his her mon ma mes notre votre le la")
+LOOP_REPEATS = 4  # a word Whisper writes this many times running is a decoding loop, said once
+SHORT_UTTERANCE_WORDS = 3  # up to this many words, the model's "unfinished" holds the turn
 
 _TOKEN = re.compile(r"[\w']+|[.?!,…]+|-")
 
@@ -98,6 +102,32 @@ def _tokens(text: str) -> list[str]:
 
 def _words(tokens: Sequence[str]) -> list[str]:
     return [token for token in tokens if token[0].isalnum() or token[0] == "_"]
+
+
+def _without_loops(tokens: Sequence[str]) -> list[str]:
+    """The tokens with each run of LOOP_REPEATS or more identical words kept once: Whisper sometimes
+    loops on the last word it heard ("06. 12 12 12 12 12..." for "zero six, twelve,")."""
+    kept: list[str] = []
+    run = 0
+    for index, token in enumerate(tokens):
+        run = run + 1 if index and token == tokens[index - 1] else 1
+        kept.append(token)
+        if run == LOOP_REPEATS:
+            del kept[-(LOOP_REPEATS - 1) :]
+        elif run > LOOP_REPEATS:
+            kept.pop()
+    return kept
+
+
+def names_a_number(words: Sequence[str], french: bool) -> bool:
+    """The words are only the name of a number the caller is about to give ("my account number",
+    "the policy number", "mon numéro de contrat"): Whisper's reading of "My account number is" when
+    it drops the last short word ("My count numbers.")."""
+    if not 2 <= len(words) <= 5 or words[0] not in _DETERMINERS:
+        return False
+    if words[-1] in _NUMBER_NOUNS:
+        return True
+    return french and len(words) >= 3 and words[-3] in _NUMBER_NOUNS and words[-2] in ("de", "d")
 
 
 def _digits(word: str) -> int | None:
@@ -136,9 +166,14 @@ def _last_word_goes_on(words: Sequence[str], french: bool, question: bool) -> bo
     return last in _GOES_ON_EN or (not question and last in _PREPOSITIONS_EN)
 
 
+def count_words(text: str) -> int:
+    """How many words the transcript holds (a decoding loop counted once)."""
+    return len(_words(_without_loops(_tokens(text))))
+
+
 def words_verdict(text: str, lang: str = "en-US") -> Verdict:
     """What the words alone say about the caller being done (English, and French for `fr-*`)."""
-    tokens = _tokens(text)
+    tokens = _without_loops(_tokens(text))
     words = _words(tokens)
     if not words:
         return Verdict.UNSURE
@@ -148,6 +183,8 @@ def words_verdict(text: str, lang: str = "en-US") -> Verdict:
     french = lang.lower().startswith("fr")
     question = last_mark.startswith("?")
     if _last_word_goes_on(words, french, question) or number_cut_short(words):
+        return Verdict.UNFINISHED
+    if not question and names_a_number(words, french):
         return Verdict.UNFINISHED
     return Verdict.FINISHED if last_mark[:1] in (".", "?", "!") else Verdict.UNSURE
 
@@ -187,11 +224,16 @@ class TurnEndPolicy:
             return None
         return probability >= self.model_threshold
 
-    def wait_ms(self, verdict: Verdict | None, probability: float | None) -> float:
-        """The silence after which the turn ends, given the words (None: transcript not ready) and
-        the model's probability that the caller is done (None: no model or not ready)."""
+    def wait_ms(self, verdict: Verdict | None, probability: float | None, words: int | None = None) -> float:
+        """The silence after which the turn ends, given the words (None: transcript not ready), the
+        model's probability that the caller is done (None: no model or not ready) and how many words
+        were said (None: unknown). On a short utterance (SHORT_UTTERANCE_WORDS) the model's
+        "unfinished" holds whatever the words: a dropped last word is then most of what is missing."""
         done = self.model_says_done(probability)
-        sure_not_done = done is False and probability is not None and probability < self.hold_threshold
+        short = words is not None and words <= SHORT_UTTERANCE_WORDS
+        sure_not_done = done is False and (
+            short or (probability is not None and probability < self.hold_threshold)
+        )
         if (
             verdict is Verdict.UNFINISHED
             or sure_not_done
@@ -259,7 +301,9 @@ class TurnEnd:
         if silence_ms < self.policy.shortest_ms:
             return False
         verdict: Verdict | None = None
+        words: int | None = None
         ready = bool(transcripts) and all(task.done() and not task.cancelled() for task in transcripts)
         if ready and all(task.exception() is None for task in transcripts):
-            verdict = words_verdict(" ".join(task.result().strip() for task in transcripts), lang)
-        return silence_ms >= self.policy.wait_ms(verdict, self.probability)
+            text = " ".join(task.result().strip() for task in transcripts)
+            verdict, words = words_verdict(text, lang), count_words(text)
+        return silence_ms >= self.policy.wait_ms(verdict, self.probability, words)

@@ -38,6 +38,12 @@ FINISHED, UNFINISHED, UNSURE = Verdict.FINISHED, Verdict.UNFINISHED, Verdict.UNS
         ("My account number is seven seven one.", UNFINISHED),
         ("My phone number is 06 12 34.", UNFINISHED),
         ("So.", UNFINISHED),
+        ("My phone number is 06. 12 12 12 12 12 12 12 12 12 12", UNFINISHED),  # Whisper looping on "12"
+        ("My count numbers.", UNFINISHED),  # "My account number is" misheard: only the number's name
+        ("The policy number.", UNFINISHED),
+        ("I lost my policy number.", FINISHED),
+        ("What is my account number?", FINISHED),
+        ("Call me back on 06 55 55 55 12.", FINISHED),  # a number said three times running is no loop
         ("I had an accident", UNSURE),
         ("", UNSURE),
     ],
@@ -59,6 +65,7 @@ def test_english_words(text: str, verdict: Verdict) -> None:
         ("Alors, euh...", UNFINISHED),
         ("Mon numéro de téléphone est le 06 12.", UNFINISHED),
         ("Je suis à Paris parce qu'", UNFINISHED),
+        ("Mon numéro de contrat.", UNFINISHED),
     ],
 )
 def test_french_words(text: str, verdict: Verdict) -> None:
@@ -89,6 +96,16 @@ def test_finished_words_the_model_is_sure_go_on_wait_long() -> None:
     assert POLICY.wait_ms(FINISHED, 0.02) == 1500  # "I'm not sure." cut before "if the police..."
     no_hold = TurnEndPolicy(sentence_end_ms=300, silence_ms=500, unfinished_ms=1500, hold_threshold=0.0)
     assert no_hold.wait_ms(FINISHED, 0.02) == 500
+
+
+def test_a_short_utterance_the_model_calls_unfinished_waits_long() -> None:
+    """Whisper drops a short last word ("I'm not sure if" heard "I'm not sure."): on a few words the
+    model's "unfinished" holds the turn even when it is not sure of it."""
+    assert POLICY.wait_ms(FINISHED, 0.07, words=3) == 1500
+    assert POLICY.wait_ms(FINISHED, 0.07, words=4) == 500  # a longer sentence: only a sure model holds
+    assert POLICY.wait_ms(FINISHED, 0.9, words=1) == 300  # "Yes."
+    no_model = TurnEndPolicy(sentence_end_ms=300, silence_ms=500, unfinished_ms=1500, model_threshold=0.0)
+    assert no_model.wait_ms(FINISHED, 0.07, words=3) == 300
 
 
 def test_unfinished_words_wait_long_whatever_the_model_says() -> None:
