@@ -48,8 +48,6 @@ log = logging.getLogger(__name__)
 MAX_TOOL_ROUNDS = 4
 
 
-
-
 class AllModelsFailed(RuntimeError):
     """No model could answer this turn."""
 
