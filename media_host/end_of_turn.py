@@ -8,7 +8,7 @@ Three signals, read at every frame of a pause once everything said is cut into s
   punctuation; a final ".", "?" or "!" otherwise means FINISHED; anything else is UNSURE;
 - the acoustic end-of-turn model (`shared.speech.base.TurnEndModel`, smart-turn by default): the
   probability that the caller's last seconds of audio end a turn, computed at the speculative pause
-  (`Pause`, 96 ms), in parallel with the transcript;
+  (`Pause`, 64 ms), in parallel with the transcript;
 - the pause length.
 
 `TurnEndPolicy.wait_ms` turns the first two into the silence after which the turn ends: FINISHED words

@@ -42,7 +42,7 @@ class TurnConfig:
     cutoff_ms: float = 250
     silence_ms: float = 500
     pause_ms: float = 200
-    hint_ms: float = 96
+    hint_ms: float = 64  # two silent windows: the transcript and the answer start while the turn may end
     preroll_ms: float = 300
     max_utterance_ms: float = 30_000
     echo_margin_db: float = 16.0  # an echo 20 dB down never passes; a caller 16 dB below the bot does

@@ -4,53 +4,32 @@ again (stub speech engines, the LLM agent through the real openai SDK against th
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-
-import openai
-import pytest
 
 from local.llm_server import ScriptedLlmServer
 from local.speech_stubs import MS_PER_CHARACTER, silence, tone
-from shared.conversation.engine import Conversation
-from shared.conversation.llm_agent import LlmAgent
 from shared.llm.client import OpenAiChatModel
 from tests.conversation.support import make_harness
 from tests.media.support import start_session, stub_engines, wait_for
+from tests.scripted_model import llm_conversation
 
 REPLY = "Thank you for telling me about the accident, I have noted everything. Was anyone hurt?"
 OPENING = "Thank you for telling me about the accident,"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[ScriptedLlmServer]:
-    with ScriptedLlmServer() as running:
-        yield running
-
-
-@pytest.fixture
-async def model(server: ScriptedLlmServer) -> AsyncIterator[OpenAiChatModel]:
-    server.script.clear()
-    server.requests.clear()
-    client = openai.AsyncOpenAI(base_url=server.base_url, api_key="test", max_retries=0)
-    chat = OpenAiChatModel(client, "fast-model")
-    yield chat
-    await chat.close()
-
-
 async def test_the_opening_is_synthesised_during_the_pause_and_played_once(
-    tmp_path: Path, server: ScriptedLlmServer, model: OpenAiChatModel
+    tmp_path: Path, llm_server: ScriptedLlmServer, llm_model: OpenAiChatModel
 ) -> None:
     harness = await make_harness(tmp_path)
-    conversation = Conversation(harness.ctx, llm=LlmAgent([model]))
-    server.script.add_text(REPLY, match="accident")
+    conversation = llm_conversation(harness, llm_model)
+    llm_server.script.add_text(REPLY, match="accident")
     engines, _stt, tts = stub_engines(["I had an accident this morning."])
     session, phone, task = start_session(conversation, engines)
     await wait_for(lambda: tts.sentences and session.idle)  # the greeting was said
     said_before = len(tts.sentences)
     greeting_frames = len(phone.bot_audio_frames())
 
-    # speech, then a pause long enough for the speculative transcript (96 ms) but not for the turn's
+    # speech, then a pause long enough for the speculative transcript (64 ms) but not for the turn's
     # end (300 ms): the session counts silence in frames, so the turn cannot end before more arrive
     await phone.stream(tone(600) + silence(200), realtime=True)
     await wait_for(lambda: OPENING in tts.sentences[said_before:])
@@ -68,12 +47,12 @@ async def test_the_opening_is_synthesised_during_the_pause_and_played_once(
 
 
 async def test_a_caller_who_goes_on_never_hears_the_opening_made_ahead(
-    tmp_path: Path, server: ScriptedLlmServer, model: OpenAiChatModel
+    tmp_path: Path, llm_server: ScriptedLlmServer, llm_model: OpenAiChatModel
 ) -> None:
     harness = await make_harness(tmp_path)
-    conversation = Conversation(harness.ctx, llm=LlmAgent([model]))
-    server.script.add_text(REPLY, match=r"accident\.$")
-    server.script.add_text("Where did it happen?", match="Lyon")
+    conversation = llm_conversation(harness, llm_model)
+    llm_server.script.add_text(REPLY, match=r"accident\.$")
+    llm_server.script.add_text("Where did it happen?", match="Lyon")
     engines, _stt, tts = stub_engines(["I had an accident.", "On the highway near Lyon."])
     session, phone, task = start_session(conversation, engines)
     await wait_for(lambda: tts.sentences and session.idle)
