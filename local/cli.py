@@ -255,7 +255,7 @@ def _simulate_parser(commands: Any) -> None:
     simulate.add_argument(
         "--jobs",
         type=int,
-        help="phone calls at a time, each in real time (default: 2 per core; 1: one by one, "
+        help="phone calls at a time, each in real time (default: one per core; 1: one by one, "
         "transcripts printed live); scenarios with a barge-in always run alone",
     )
     simulate.add_argument("--json", type=Path, help="write the JSON summary to this file")

@@ -23,8 +23,9 @@ from local.scenarios import ScenarioRunner
 
 Printer = Callable[[str], None]
 
-CALLS_PER_CORE = 2
-"""The default `--jobs`: real-time calls per core (measured in docs/scenario-figures.md)."""
+CALLS_PER_CORE = 1
+"""The default `--jobs`: real-time calls per core. More calls queue their transcriptions (one Whisper
+decode at a time on 2 cores), turns end later and differently (docs/scenario-figures.md)."""
 # the rough length of a call, to start the longest first (fitted on a sequential run of the suite):
 GREETING_SEC = 5.0
 LINE_SEC = 8.0  # a caller line and the bot's answer
