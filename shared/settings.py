@@ -194,10 +194,6 @@ class TranslatorSettings(BaseModel):
     def problems(self) -> list[str]:
         """What keeps the Translator from answering, each with the variable to set."""
         endpoint = (self.endpoint or "").strip().lower()
-        if not endpoint:
-            return []
-        if not endpoint.startswith(("https://", "http://")):
-            return ["TRANSLATOR__ENDPOINT: must be the Translator's https:// URL"]
         if (
             self.key is None
             and "microsofttranslator.com" in endpoint

@@ -12,7 +12,6 @@ from shared.translation.azure_translator import AzureTranslator
 @pytest.mark.parametrize(
     ("values", "expected"),
     [
-        ({"TRANSLATOR__ENDPOINT": "api.cognitive.microsofttranslator.com"}, "TRANSLATOR__ENDPOINT: must be"),
         (
             {"TRANSLATOR__ENDPOINT": "https://api.cognitive.microsofttranslator.com"},
             "TRANSLATOR__RESOURCE_ID and TRANSLATOR__REGION: Entra ID on the global",
