@@ -38,6 +38,7 @@ def _describe(settings: Settings) -> dict[str, object]:
         "search": settings.search_backend.value,
         "llm_fast": settings.llm.fast.configured,
         "llm_slow": settings.llm.slow.configured,
+        "translator": bool(settings.translator.endpoint),  # phrases of a language without a list
         "settings": json.loads(settings.model_dump_json()),  # SecretStr fields print as '**********'
     }
 
