@@ -49,6 +49,16 @@ def cmd_settings(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _language(value: str) -> str:
+    """A call language tag such as "en-US", "fr-FR" or "es-ES" (other than English and French, the
+    phrases are translated when a Translator is configured)."""
+    import re  # noqa: PLC0415
+
+    if not re.fullmatch(r"[a-z]{2,3}-[A-Z]{2}", value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a language tag like en-US, fr-FR or es-ES")
+    return value
+
+
 def _busy_port(host: str, ports: dict[str, int]) -> str | None:
     """The first of `ports` something already listens on, described for the error line."""
     import socket  # noqa: PLC0415
@@ -338,7 +348,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     chat = commands.add_parser("chat", help="talk with the assistant in the terminal (text instead of voice)")
     chat.add_argument("--phone", default="+33612345678", type=_e164, help="the caller's number (E.164)")
-    chat.add_argument("--lang", choices=["en-US", "fr-FR"], help="conversation language (default en-US)")
+    chat.add_argument(
+        "--lang",
+        type=_language,
+        help="conversation language (default en-US; en-US and fr-FR have phrase lists, others are "
+        "translated with TRANSLATOR__ENDPOINT, else English)",
+    )
     chat.add_argument("--claim", type=Path, help="claim schema file (JSON or YAML list of {name, type})")
     chat.add_argument(
         "--scenarios", nargs="+", type=Path, help="play scenario files (or folders) as typed conversations"
