@@ -14,8 +14,9 @@ Three signals, read at every frame of a pause once everything said is cut into s
 `TurnEndPolicy.wait_ms` turns the first two into the silence after which the turn ends: FINISHED words
 with the model agreeing end it after `vad_sentence_end_timeout_ms` (300 ms); UNFINISHED words, a
 model that says unfinished while the words are not plainly finished, or a model sure of it (under
-`vad_end_of_turn_hold_threshold`) whatever the words, hold it until `vad_unfinished_timeout_ms`
-(1.5 s); the rest ends after `vad_silence_timeout_ms` (500 ms).
+`vad_end_of_turn_hold_threshold`, or `vad_end_of_turn_short_hold_threshold` on three words or fewer)
+whatever the words, hold it until `vad_unfinished_timeout_ms` (1.5 s); the rest ends after
+`vad_silence_timeout_ms` (500 ms).
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ IDENTIFIER_DIGITS = 6
 _NUMBER_NOUNS = _set("number numbers numéro numéros code")
 _DETERMINERS = _set("my your our their the his her mon ma mes notre votre le la")
 LOOP_REPEATS = 4  # a word Whisper writes this many times running is a decoding loop, said once
-SHORT_UTTERANCE_WORDS = 3  # up to this many words, the model's "unfinished" holds the turn
+SHORT_UTTERANCE_WORDS = 3  # up to this many words, `short_hold_threshold` applies
 
 _TOKEN = re.compile(r"[\w']+|[.?!,…]+|-")
 
@@ -198,6 +199,7 @@ class TurnEndPolicy:
     unfinished_ms: float = 1500
     model_threshold: float = 0.5
     hold_threshold: float = 0.05
+    short_hold_threshold: float = 0.15
 
     @classmethod
     def from_flags(cls, flags: FeatureFlags) -> TurnEndPolicy:
@@ -207,6 +209,7 @@ class TurnEndPolicy:
             unfinished_ms=flags.vad_unfinished_timeout_ms,
             model_threshold=flags.vad_end_of_turn_threshold,
             hold_threshold=flags.vad_end_of_turn_hold_threshold,
+            short_hold_threshold=flags.vad_end_of_turn_short_hold_threshold,
         )
 
     @property
@@ -227,13 +230,13 @@ class TurnEndPolicy:
     def wait_ms(self, verdict: Verdict | None, probability: float | None, words: int | None = None) -> float:
         """The silence after which the turn ends, given the words (None: transcript not ready), the
         model's probability that the caller is done (None: no model or not ready) and how many words
-        were said (None: unknown). On a short utterance (SHORT_UTTERANCE_WORDS) the model's
-        "unfinished" holds whatever the words: a dropped last word is then most of what is missing."""
+        were said (None: unknown). A model sure the caller goes on holds whatever the words: under
+        `hold_threshold`, or `short_hold_threshold` on SHORT_UTTERANCE_WORDS words or fewer, where a
+        last word Whisper dropped is most of what tells a cut from a finished sentence."""
         done = self.model_says_done(probability)
         short = words is not None and words <= SHORT_UTTERANCE_WORDS
-        sure_not_done = done is False and (
-            short or (probability is not None and probability < self.hold_threshold)
-        )
+        hold = max(self.hold_threshold, self.short_hold_threshold) if short else self.hold_threshold
+        sure_not_done = done is False and probability is not None and probability < hold
         if (
             verdict is Verdict.UNFINISHED
             or sure_not_done

@@ -68,6 +68,10 @@ class FeatureFlags(BaseModel):
     vad_end_of_turn_hold_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.05
     """End-of-turn model: probability of "finished" under which even words that look finished wait
     `vad_unfinished_timeout_ms` (the model is sure the caller goes on); 0 turns this off."""
+    vad_end_of_turn_short_hold_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.15
+    """End-of-turn model: the same for an utterance of at most three words, where a last word Whisper
+    dropped ("I'm not sure if" heard "I'm not sure.") is most of what tells a cut from a sentence;
+    0 leaves short utterances to `vad_end_of_turn_hold_threshold`."""
     vad_continuation_window_ms: NonNegativeInt = 1500
     """After a turn ended, caller speech starting within this window continues the same utterance:
     the answer under way stops at once and is taken back, and both parts make one turn; 0 is off."""

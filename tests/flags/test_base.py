@@ -26,6 +26,7 @@ PROJECT_DEFAULTS = {  # flags the reference product does not have
     "vad_unfinished_timeout_ms": 1500,
     "vad_end_of_turn_threshold": 0.5,
     "vad_end_of_turn_hold_threshold": 0.05,
+    "vad_end_of_turn_short_hold_threshold": 0.15,
     "vad_continuation_window_ms": 1500,
 }
 

@@ -99,13 +99,16 @@ def test_finished_words_the_model_is_sure_go_on_wait_long() -> None:
 
 
 def test_a_short_utterance_the_model_calls_unfinished_waits_long() -> None:
-    """Whisper drops a short last word ("I'm not sure if" heard "I'm not sure."): on a few words the
-    model's "unfinished" holds the turn even when it is not sure of it."""
+    """Whisper drops a short last word ("I'm not sure if" heard "I'm not sure."): on three words or
+    fewer the model's "unfinished" holds the turn from the short hold threshold (0.15) down."""
     assert POLICY.wait_ms(FINISHED, 0.07, words=3) == 1500
-    assert POLICY.wait_ms(FINISHED, 0.07, words=4) == 500  # a longer sentence: only a sure model holds
+    assert POLICY.wait_ms(FINISHED, 0.07, words=4) == 500  # a longer sentence: the usual hold threshold
+    assert POLICY.wait_ms(FINISHED, 0.36, words=3) == 500  # "Not at all.": the model doubts, not sure
     assert POLICY.wait_ms(FINISHED, 0.9, words=1) == 300  # "Yes."
     no_model = TurnEndPolicy(sentence_end_ms=300, silence_ms=500, unfinished_ms=1500, model_threshold=0.0)
     assert no_model.wait_ms(FINISHED, 0.07, words=3) == 300
+    off = TurnEndPolicy(sentence_end_ms=300, silence_ms=500, unfinished_ms=1500, short_hold_threshold=0.0)
+    assert off.wait_ms(FINISHED, 0.07, words=3) == 500
 
 
 def test_unfinished_words_wait_long_whatever_the_model_says() -> None:
@@ -135,6 +138,7 @@ def test_defaults_come_from_the_flags() -> None:
     policy = TurnEndPolicy.from_flags(FeatureFlags())
     assert (policy.sentence_end_ms, policy.silence_ms, policy.unfinished_ms) == (300, 500, 1500)
     assert policy.model_threshold == 0.5 and policy.hold_threshold == 0.05 and policy.longest_ms == 1500
+    assert policy.short_hold_threshold == 0.15
 
 
 async def _done(text: str) -> str:
