@@ -309,4 +309,14 @@ class TurnEnd:
         if ready and all(task.exception() is None for task in transcripts):
             text = " ".join(task.result().strip() for task in transcripts)
             verdict, words = words_verdict(text, lang), count_words(text)
-        return silence_ms >= self.policy.wait_ms(verdict, self.probability, words)
+        probability = self.probability
+        if silence_ms < self.policy.wait_ms(verdict, probability, words):
+            return False
+        log.info(
+            "end of turn after %.0f ms of silence: words %s (%s), model %s",
+            silence_ms,
+            verdict.value if verdict else "not transcribed yet",
+            words,
+            "not ready" if probability is None else f"{probability:.3f}",
+        )
+        return True
