@@ -5,23 +5,18 @@ through the real openai SDK against the scripted server)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-
-import openai
-import pytest
 
 from local.llm_server import ScriptedLlmServer
 from local.speech_stubs import silence, tone
-from shared.conversation.engine import Conversation
-from shared.conversation.llm_agent import LlmAgent
 from shared.flags.base import FeatureFlags
 from shared.llm.client import OpenAiChatModel
 from shared.models import Call, Persona
 from tests.conversation.support import Harness, make_harness
 from tests.media.support import start_session, stub_engines, wait_for
+from tests.scripted_model import llm_conversation, name_update
 
-CLAIM = {"name": "updated_claim", "arguments": {"updates": [{"field": "caller_name", "value": "John"}]}}
+CLAIM = name_update("John")
 FIRST = "My name is John."  # a finished sentence: the turn ends after the short pause
 THEN = "and I live in Lyon."
 WHOLE = f"{FIRST} {THEN}"
@@ -29,26 +24,10 @@ PREMATURE = "Thank you John, I have written down your name and I am now opening 
 KEPT = "Sorry, could you spell your name?"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[ScriptedLlmServer]:
-    with ScriptedLlmServer() as running:
-        yield running
-
-
-@pytest.fixture
-async def model(server: ScriptedLlmServer) -> AsyncIterator[OpenAiChatModel]:
-    server.script.clear()
-    server.requests.clear()
-    client = openai.AsyncOpenAI(base_url=server.base_url, api_key="test", max_retries=0)
-    chat = OpenAiChatModel(client, "fast-model")
-    yield chat
-    await chat.close()
-
-
 async def _goes_on(harness: Harness, model: OpenAiChatModel, *, pause_ms: float) -> list[str]:
     """The caller says FIRST, is silent `pause_ms` (the turn ends and its answer starts), then goes
     on with THEN; returns the sentences the bot said after the greeting, once the call is over."""
-    conversation = Conversation(harness.ctx, llm=LlmAgent([model]))
+    conversation = llm_conversation(harness, model)
     engines, stt, tts = stub_engines([FIRST, THEN])
     session, phone, task = start_session(conversation, engines)
     await wait_for(lambda: tts.sentences and session.idle)  # the greeting was said
@@ -75,17 +54,19 @@ def _answered_whole(server: ScriptedLlmServer, call: Call) -> None:
 
 
 async def test_an_answer_taken_back_before_any_of_it_played_leaves_the_history(
-    tmp_path: Path, server: ScriptedLlmServer, model: OpenAiChatModel
+    tmp_path: Path, llm_server: ScriptedLlmServer, llm_model: OpenAiChatModel
 ) -> None:
     harness = await make_harness(tmp_path, flags=FeatureFlags(phone_silence_timeout_sec=0))
-    server.script.add_tool_calls([CLAIM], text=PREMATURE, match=r"John\.$", ttft_ms=1500)  # still thinking
-    server.script.add_text(KEPT, match="Lyon")
+    llm_server.script.add_tool_calls(
+        [CLAIM], text=PREMATURE, match=r"John\.$", ttft_ms=1500
+    )  # still thinking
+    llm_server.script.add_text(KEPT, match="Lyon")
 
-    said = await _goes_on(harness, model, pause_ms=800)
+    said = await _goes_on(harness, llm_model, pause_ms=800)
 
     assert said == [KEPT]  # nothing of the first answer reached the phone
     call = await harness.reload()
-    _answered_whole(server, call)
+    _answered_whole(llm_server, call)
     assert [(m.persona, m.content) for m in call.messages[1:]] == [
         (Persona.HUMAN, WHOLE),
         (Persona.ASSISTANT, KEPT),
@@ -93,18 +74,20 @@ async def test_an_answer_taken_back_before_any_of_it_played_leaves_the_history(
 
 
 async def test_an_answer_taken_back_while_it_played_is_kept_as_far_as_it_was_heard(
-    tmp_path: Path, server: ScriptedLlmServer, model: OpenAiChatModel
+    tmp_path: Path, llm_server: ScriptedLlmServer, llm_model: OpenAiChatModel
 ) -> None:
     harness = await make_harness(tmp_path, flags=FeatureFlags(phone_silence_timeout_sec=0))
-    server.script.add_tool_calls([CLAIM], text=PREMATURE, match=r"John\.$")
-    server.script.add_text("Is there anything else?", match=r"John\.$")  # its second round, after the tool
-    server.script.add_text(KEPT, match="Lyon")
+    llm_server.script.add_tool_calls([CLAIM], text=PREMATURE, match=r"John\.$")
+    llm_server.script.add_text(
+        "Is there anything else?", match=r"John\.$"
+    )  # its second round, after the tool
+    llm_server.script.add_text(KEPT, match="Lyon")
 
-    said = await _goes_on(harness, model, pause_ms=1000)
+    said = await _goes_on(harness, llm_model, pause_ms=1000)
 
     assert said[0] == PREMATURE and said[-1] == KEPT  # the first answer started playing
     call = await harness.reload()
-    _answered_whole(server, call)
+    _answered_whole(llm_server, call)
     assert [m.persona for m in call.messages] == [
         Persona.ASSISTANT,  # the greeting
         Persona.HUMAN,
