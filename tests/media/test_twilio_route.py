@@ -8,8 +8,6 @@ import asyncio
 import base64
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -25,8 +23,11 @@ from shared.calls.routing import TWILIO_PATH, twilio_stream_parameters
 from shared.models import Call, CallState, Persona
 from shared.speech.audio import StreamResampler
 from shared.store.sqlite import SqliteCallStore
+from tests.media import test_media_app
 from tests.media.test_media_app import Stack, new_call
 
+stack = test_media_app.stack  # the media app on loopback with stub engines, and its call store
+store = test_media_app.store
 SID = "MZ18ad3ab5a668481ce02b83e7395059f0"
 CONNECTED = {"event": "connected", "protocol": "Call", "version": "1.0.0"}
 
@@ -83,19 +84,6 @@ class TwilioPhone:
 
     def events(self, kind: str) -> list[dict[str, Any]]:
         return [m for m in self.received if m["event"] == kind]
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
-    with Stack(tmp_path) as running:
-        yield running
-
-
-@pytest.fixture
-async def store(stack: Stack) -> AsyncIterator[SqliteCallStore]:
-    opened = SqliteCallStore(stack.settings.store.sqlite.path)
-    yield opened
-    await opened.close()
 
 
 def url(stack: Stack) -> str:
