@@ -74,6 +74,7 @@ class CallContext:
     clock: Callable[[], datetime] | None = None  # tests pin "now" for spoken dates
     drain: Callable[[], Awaitable[None]] | None = None  # set by the media host: wait until all is heard
     unsaved: list[Callable[[Call], Awaitable[None] | None]] = field(default_factory=list)  # see save()
+    _writing: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False, compare=False)  # see flush()
     said: dict[str, str] = field(default_factory=dict)  # the variant last said of each phrase
 
     async def heard(self) -> None:
@@ -157,7 +158,13 @@ class CallContext:
         return self.call
 
     async def flush(self) -> bool:
-        """Write the changes kept in memory; False (logged) while the store still cannot take them."""
+        """Write the changes kept in memory; False (logged) while the store still cannot take them.
+        One write at a time: a save made while another is being written waits for it, so no change
+        is applied twice (the first write still holds it in `unsaved` until it is stored)."""
+        async with self._writing:
+            return await self._write_unsaved()
+
+    async def _write_unsaved(self) -> bool:
         if not self.unsaved:
             return True
         pending = list(self.unsaved)

@@ -7,14 +7,14 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from shared.conversation.engine import Conversation
-from shared.models import Persona
+from shared.models import Call, Message, Persona
 from shared.store import base as store_base
 from shared.store.sqlite import SqliteCallStore
 from tests.conversation.support import make_harness
@@ -84,3 +84,25 @@ async def test_reads_do_not_queue_behind_a_write_stalled_on_the_lock(tmp_path: P
         assert not write.done()  # the read was answered while the write was still waiting
     await write
     await store.close()
+
+
+async def test_overlapping_saves_apply_each_change_once(tmp_path: Path) -> None:
+    """Two saves at once (an answer's message and a turn's record from another task): each change is
+    written once, in order, even when the first is still being written when the second comes."""
+    harness = await make_harness(tmp_path)
+    ctx = harness.ctx
+    before = len(ctx.call.messages)
+
+    def said(text: str) -> Callable[[Call], None]:
+        def add(call: Call) -> None:
+            call.messages.append(Message(persona=Persona.ASSISTANT, content=text))
+
+        return add
+
+    await asyncio.gather(*(ctx.save(said(f"line {n}")) for n in range(5)))
+
+    stored = await ctx.ports.store.get(ctx.call.call_id)
+    assert stored is not None
+    assert [m.content for m in stored.messages[before:]] == [f"line {n}" for n in range(5)]
+    assert [m.content for m in ctx.call.messages[before:]] == [f"line {n}" for n in range(5)]
+    assert not ctx.unsaved
