@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 from uuid import uuid4
 
@@ -99,13 +101,22 @@ async def until(predicate: object, within: float = 15.0) -> None:
     raise AssertionError("condition never met")
 
 
-async def test_a_call_over_twilio_media_streams(stack: Stack, store: SqliteCallStore) -> None:
-    call = await new_call(store)
-    stack.stt.texts.append("I had an accident")
+@contextlib.asynccontextmanager
+async def twilio_call(stack: Stack, call: Call) -> AsyncIterator[TwilioPhone]:
+    """Twilio's stream for `call` on the media host: connected, started, listening; closed at the end."""
     async with websockets.connect(url(stack), close_timeout=1) as socket:
         phone = TwilioPhone(socket)
         listening = asyncio.create_task(phone.listen())
         await phone.open(call)
+        yield phone
+        await socket.close()
+        await listening
+
+
+async def test_a_call_over_twilio_media_streams(stack: Stack, store: SqliteCallStore) -> None:
+    call = await new_call(store)
+    stack.stt.texts.append("I had an accident")
+    async with twilio_call(stack, call) as phone:
         host = stack.app.state.host
         await until(
             lambda: call.call_id in host.sessions and stack.tts.sentences and host.sessions[call.call_id].idle
@@ -131,8 +142,6 @@ async def test_a_call_over_twilio_media_streams(stack: Stack, store: SqliteCallS
         await until(lambda: session.stats.turns == 1 and session.idle)
         await phone.send({"event": "stop", "stop": {"accountSid": "AC0", "callSid": "CA0"}})
         assert session.stats.dropped == 0 and session.stats.frames_in == phone.chunk
-        await socket.close()
-        await listening
     stored = await store.get(call.call_id)
     assert stored is not None
     assert [m.content for m in stored.messages if m.persona is Persona.HUMAN] == ["I had an accident"]
@@ -142,18 +151,13 @@ async def test_a_call_over_twilio_media_streams(stack: Stack, store: SqliteCallS
 
 async def test_a_barge_in_clears_twilios_buffer(stack: Stack, store: SqliteCallStore) -> None:
     call = await new_call(store)
-    async with websockets.connect(url(stack), close_timeout=1) as socket:
-        phone = TwilioPhone(socket)
-        listening = asyncio.create_task(phone.listen())
-        await phone.open(call)
+    async with twilio_call(stack, call) as phone:
         await until(lambda: len(phone.events("media")) > 10)  # the greeting is playing
         await phone.speak(tone(500), realtime=True)
         await until(lambda: bool(phone.events("clear")))
         assert phone.events("clear")[0] == {"event": "clear", "streamSid": SID}
         session = stack.app.state.host.sessions[call.call_id]
         assert session.stats.barge_ins == 1 and not session.playback.playing
-        await socket.close()
-        await listening
 
 
 async def close_of(stack: Stack, *messages: str | bytes) -> tuple[int | None, str]:
@@ -204,21 +208,16 @@ async def test_bad_frames_in_a_call_are_dropped_and_the_call_goes_on(
 ) -> None:
     call = await new_call(store)
     stack.stt.texts.append("I had an accident")
-    async with websockets.connect(url(stack), close_timeout=1) as socket:
-        phone = TwilioPhone(socket)
-        listening = asyncio.create_task(phone.listen())
-        await phone.open(call)
+    async with twilio_call(stack, call) as phone:
         host = stack.app.state.host
         await until(lambda: call.call_id in host.sessions and host.sessions[call.call_id].idle)
         for bad in ("not json", "[]", '{"event":"media","media":{"payload":"@@"}}', '{"event":"mark"}'):
-            await socket.send(bad)
+            await phone.socket.send(bad)
         await phone.send({"event": "dtmf", "dtmf": {"track": "inbound_track", "digit": "x"}})
         session = host.sessions[call.call_id]
         await until(lambda: session.stats.dropped == 5)
         await phone.speak(tone(600) + silence(700), realtime=False)
         await until(lambda: session.stats.turns == 1 and session.idle)
-        assert socket.close_code is None
-        await socket.close()
-        await listening
+        assert phone.socket.close_code is None
     stored = await store.get(call.call_id)
     assert stored is not None and stored.claim.get("incident_description") == "I had an accident"
