@@ -162,6 +162,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             modes=("audio", "text") if args.mode == "both" else (args.mode,),
             jobs=jobs,
             caller_piper_voices=parse_caller_voices(args.caller_voice),
+            strict=args.strict,
         )
     except ValueError as exc:
         print(f"callcenter simulate: {exc}", file=sys.stderr)
@@ -279,6 +280,12 @@ def _simulate_parser(commands: Any) -> None:
         choices=["both", "audio", "text"],
         default="both",
         help="phone calls over audio, the same scenarios through `callcenter chat`, or both (default)",
+    )
+    simulate.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when any scenario fails (default: when a figure is under its target or a "
+        "scenario breaks off or fails a check other than a claim field or the call's ending)",
     )
     simulate.add_argument(
         "--caller-voice",

@@ -250,6 +250,38 @@ def figures_line(mode: str, results: list[ScenarioResult]) -> str:
     )
 
 
+# What a run must reach (docs/scenarios.md): claim fields exact over audio and over text, calls ending
+# as intended. A recogniser can mishear one name in a long run; that is within the targets.
+FIELD_TARGETS_PCT = {"audio": 95.0, "text": 98.0}
+ENDINGS_TARGET_PCT = 95.0
+FIGURE_CHECKS = ("claim.", "ended_by", "transfer")
+
+
+def shortfalls(audio: list[ScenarioResult], text: list[ScenarioResult]) -> list[str]:
+    """Why a run falls short, empty when it does not: a scenario that broke off, a failed check that
+    is no claim field nor the call's ending (said, tools, reminders, SMS, language), or a figure under
+    its target. A misheard claim field or a missed ending counts only through its figure."""
+    reasons: list[str] = []
+    for mode, results in (("audio", audio), ("text", text)):
+        for result in results:
+            if result.error is not None:
+                reasons.append(f"{result.name} ({mode}): {result.error}")
+            reasons.extend(
+                f"{result.name} ({mode}): {check.name} failed"
+                for check in result.checks
+                if not check.passed and not check.name.startswith(FIGURE_CHECKS)
+            )
+        numbers = figures(results)
+        for figure, label, target in (
+            ("fields_exact_pct", "claim fields exact", FIELD_TARGETS_PCT[mode]),
+            ("ended_as_intended_pct", "calls ending as intended", ENDINGS_TARGET_PCT),
+        ):
+            got = numbers[figure]
+            if got is not None and got < target:
+                reasons.append(f"{label} over {mode}: {got}% < {target:g}%")
+    return reasons
+
+
 def claim_value_matches(wanted: str, got: str) -> bool:
     """An expected claim value is the value itself or a regular expression (case-insensitive, whole
     value); one that is no valid regular expression (e.g. "+33612345678") is only compared as is."""

@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from local.dev import LocalStack, free_port
+from local.scenario_files import shortfalls
 from local.scenario_pool import run_pool
 from local.scenarios import Scenario, ScenarioResult, ScenarioRunner, figures, figures_line
 from local.text_scenarios import run_text_scenarios
@@ -118,11 +119,14 @@ def simulate(
     modes: Sequence[str] = ("audio", "text"),
     jobs: int = 1,
     caller_piper_voices: Mapping[str, Path] | None = None,
+    strict: bool = False,
 ) -> int:
     """Run the scenarios as phone calls (audio) and through `callcenter chat` (text); print the pass
     count and one figure per mode. ``keep``: a folder that keeps the call documents (else a temporary
     one). ``jobs``: phone calls at a time, each in real time (`local.scenario_pool`).
-    ``caller_piper_voices``: piper voices for the callers, per language family (`caller_voices`)."""
+    ``caller_piper_voices``: piper voices for the callers, per language family (`caller_voices`).
+    Exit status 1 when the run falls short of its targets (`shortfalls`), or with ``strict`` when
+    any scenario failed."""
     scenarios = [s for s in load_scenarios(paths) if with_llm or not s.llm]
     results: list[ScenarioResult] = []
     text_results: list[ScenarioResult] = []
@@ -159,7 +163,13 @@ def simulate(
     for mode, mode_results in (("audio", results), ("text", text_results)):
         if mode in modes:
             echo(figures_line(f"over {mode}", mode_results))
-    return 0 if summary["passed"] == summary["total"] else 1
+    reasons = shortfalls(results, text_results)
+    for reason in reasons:
+        echo(f"short of the targets: {reason}")
+    failed = summary["passed"] != summary["total"]
+    if failed and not reasons and not strict:
+        echo("every figure meets its target (--strict: fail on any failed scenario)")
+    return 1 if reasons or (strict and failed) else 0
 
 
 async def _after_the_call(stack: LocalStack, call_id: str, echo: Printer) -> Call | None:
