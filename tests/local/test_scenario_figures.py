@@ -102,7 +102,7 @@ def _misheard_copy(folder: Path) -> Path:
 def test_simulate_fails_the_run_under_its_targets_or_with_strict_on_any_miss(
     tmp_path: Path, strict: bool, status: int
 ) -> None:
-    from local.simulate import simulate  # noqa: PLC0415
+    from local.simulate import simulate
 
     lines: list[str] = []
     suite = [*sorted(SCENARIOS.glob("*.yaml")), _misheard_copy(tmp_path)]
