@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from local.scenario_files import Check, Scenario, ScenarioResult, ended_by, figures, shortfalls
+from local.simulate import simulate
 from local.text_scenarios import run_text_scenarios
 from shared.models import Call, CallInitiate, Message, Persona, ToolCall
 
@@ -102,8 +103,6 @@ def _misheard_copy(folder: Path) -> Path:
 def test_simulate_fails_the_run_under_its_targets_or_with_strict_on_any_miss(
     tmp_path: Path, strict: bool, status: int
 ) -> None:
-    from local.simulate import simulate
-
     lines: list[str] = []
     suite = [*sorted(SCENARIOS.glob("*.yaml")), _misheard_copy(tmp_path)]
     code = simulate(
