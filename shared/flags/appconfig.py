@@ -30,7 +30,7 @@ from azure.appconfiguration.provider import SettingSelector, load
 from azure.core.credentials import TokenCredential
 from featuremanagement import FeatureManager
 
-from shared.flags.base import FeatureFlags, FlagsError
+from shared.flags.base import CachedFlagSource, FeatureFlags, FlagsError
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class FlagProvider(Protocol):
 ProviderLoader = Callable[..., FlagProvider]
 
 
-class AppConfigFlagSource:
+class AppConfigFlagSource(CachedFlagSource):
     """A :class:`~shared.flags.base.FlagSource` backed by Azure App Configuration.
 
     Connects at the first :meth:`get` (failure raises :class:`FlagsError`).  Afterwards,
@@ -85,34 +85,18 @@ class AppConfigFlagSource:
             raise ValueError("pass exactly one of endpoint or connection_string")
         if connection_string is not None and credential is not None:
             raise ValueError("credential goes with endpoint, not with connection_string")
-        if ttl_sec < 0:
-            raise ValueError("ttl_sec must be >= 0")
+        super().__init__(ttl_sec=ttl_sec, clock=clock)
         self._endpoint = endpoint
         self._credential = credential
         self._connection_string = connection_string
         self._labels = [_NO_LABEL] if not label else [_NO_LABEL, label]  # later labels override
         self._prefix = key_prefix
         self._use_feature_flags = use_feature_flags
-        self._ttl = ttl_sec
         self._startup_timeout = startup_timeout_sec
-        self._clock = clock
         self._loader = loader
         self._owned_credential: TokenCredential | None = None
         self._provider: FlagProvider | None = None
-        self._snapshot: FeatureFlags | None = None
         self._last_raw: dict[str, object] | None = None
-        self._checked_at = 0.0
-        self._lock = asyncio.Lock()
-
-    async def get(self) -> FeatureFlags:
-        snapshot = self._snapshot
-        if snapshot is not None and not self._stale():
-            return snapshot
-        async with self._lock:
-            if self._snapshot is None or self._stale():
-                await self._update()
-            assert self._snapshot is not None
-            return self._snapshot
 
     async def close(self) -> None:
         async with self._lock:
@@ -123,10 +107,7 @@ class AppConfigFlagSource:
             if callable(closer):
                 await asyncio.to_thread(closer)
 
-    def _stale(self) -> bool:
-        return self._clock() - self._checked_at >= self._ttl
-
-    async def _update(self) -> None:
+    async def _refresh(self) -> None:
         first_load = self._snapshot is None
         try:
             raw = await asyncio.to_thread(self._fetch)
@@ -147,8 +128,6 @@ class AppConfigFlagSource:
                 exc,
                 exc_info=not isinstance(exc, FlagsError),
             )
-        finally:
-            self._checked_at = self._clock()
 
     def _fetch(self) -> dict[str, object]:
         """Connect (first call) or refresh the provider, then read the raw flags.  Runs in a thread."""

@@ -15,8 +15,11 @@ so every backend follows the same parsing rules:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
+import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Protocol, runtime_checkable
@@ -147,6 +150,42 @@ class FlagSource(Protocol):
     async def get(self) -> FeatureFlags: ...
 
     async def close(self) -> None: ...
+
+
+class CachedFlagSource(ABC):
+    """The cache every backend shares: :meth:`get` serves the last snapshot and goes back to the
+    backend (`_refresh`, one at a time) at the first call and once ``ttl_sec`` has passed since the
+    last try. `_refresh` sets ``_snapshot``; on its first call a failure raises, later it keeps the
+    last good snapshot."""
+
+    def __init__(self, *, ttl_sec: float, clock: Callable[[], float] = time.monotonic) -> None:
+        if ttl_sec < 0:
+            raise ValueError("ttl_sec must be >= 0")
+        self._ttl = ttl_sec
+        self._clock = clock
+        self._snapshot: FeatureFlags | None = None
+        self._checked_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> FeatureFlags:
+        snapshot = self._snapshot
+        if snapshot is not None and not self._stale():
+            return snapshot
+        async with self._lock:
+            if self._snapshot is None or self._stale():
+                try:
+                    await self._refresh()
+                finally:
+                    self._checked_at = self._clock()
+            assert self._snapshot is not None
+            return self._snapshot
+
+    def _stale(self) -> bool:
+        return self._clock() - self._checked_at >= self._ttl
+
+    @abstractmethod
+    async def _refresh(self) -> None:
+        """Read the backend into ``_snapshot``."""
 
 
 _TRUE = frozenset({"true", "1", "yes", "on"})

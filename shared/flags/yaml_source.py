@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from shared.flags.base import FeatureFlags, FlagsError
+from shared.flags.base import CachedFlagSource, FeatureFlags, FlagsError
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 _Signature = tuple[int, int, int]
 
 
-class YamlFlagSource:
+class YamlFlagSource(CachedFlagSource):
     """A :class:`~shared.flags.base.FlagSource` backed by a YAML file.
 
     The file is read at the first :meth:`get` (a broken file raises
@@ -47,33 +47,14 @@ class YamlFlagSource:
         ttl_sec: float = 60,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if ttl_sec < 0:
-            raise ValueError("ttl_sec must be >= 0")
+        super().__init__(ttl_sec=ttl_sec, clock=clock)
         self._path = path
-        self._ttl = ttl_sec
-        self._clock = clock
-        self._snapshot: FeatureFlags | None = None
         self._signature: _Signature | None = None
-        self._checked_at = 0.0
-        self._lock = asyncio.Lock()
-
-    async def get(self) -> FeatureFlags:
-        snapshot = self._snapshot
-        if snapshot is not None and not self._stale():
-            return snapshot
-        async with self._lock:
-            if self._snapshot is None or self._stale():
-                await self._reload()
-            assert self._snapshot is not None
-            return self._snapshot
 
     async def close(self) -> None:
         """Nothing to release: the file is opened only while reading."""
 
-    def _stale(self) -> bool:
-        return self._clock() - self._checked_at >= self._ttl
-
-    async def _reload(self) -> None:
+    async def _refresh(self) -> None:
         if self._path is None:
             self._snapshot = FeatureFlags()
         else:
@@ -91,7 +72,6 @@ class YamlFlagSource:
                     if self._snapshot is not None and flags != self._snapshot:
                         logger.info("Feature flags reloaded from %s", self._path)
                     self._snapshot = flags
-        self._checked_at = self._clock()
 
 
 class _BrokenFile(FlagsError):
