@@ -82,6 +82,12 @@ def piper() -> PiperTts:
 
 
 @pytest.fixture(scope="session")
+def steady_piper() -> PiperTts:
+    """The same voice without its random variation: one text, one length (for length comparisons)."""
+    return PiperTts({"en": piper_voice_path()}, steady=True)
+
+
+@pytest.fixture(scope="session")
 def espeak() -> EspeakTts:
     return EspeakTts(word_gap_ms=FRENCH_WORD_GAP_MS)
 
