@@ -1,7 +1,7 @@
 """The web report: `GET /api/report` (the call list, admin key; `?format=csv` downloads it),
 `GET /api/report/fleet` (calls per day, outcomes, latency, slowest calls; admin key),
 `GET /api/report/{call_id}` (one call, signed link or admin key) and `GET /api/report/{call_id}/recording`
-(its recording, same access). Thin: the pages are built in `shared/report/`.
+(its recording, same access; byte ranges served). Thin: the pages are built in `shared/report/`.
 
 Under `/api` like every route: the Functions host only forwards paths under its route prefix (`api`).
 """
@@ -25,6 +25,7 @@ from shared.report.pages import (
     list_page,
     recording,
 )
+from shared.report.recording import part_of
 from shared.report.render import SECURITY_HEADERS, HtmlPage
 
 router = APIRouter(prefix="/report", tags=["report"])
@@ -104,7 +105,12 @@ async def report_call(call_id: str, services: ServicesDep, credentials: Credenti
 
 
 @router.get("/{call_id}/recording")
-async def report_recording(call_id: str, services: ServicesDep, credentials: Credentials) -> Response:
+async def report_recording(
+    call_id: str,
+    services: ServicesDep,
+    credentials: Credentials,
+    byte_range: Annotated[str | None, Header(alias="Range", max_length=200)] = None,
+) -> Response:
     answer = await recording(services.store, services.blobs, services.settings, call_id, credentials)
     if isinstance(answer, HtmlPage):
         return _response(answer)
@@ -113,4 +119,7 @@ async def report_recording(call_id: str, services: ServicesDep, credentials: Cre
         return RedirectResponse(answer.location, status_code=307, headers=headers)
     if answer.status != 200:
         return _response(HtmlPage(404, "no recording"))
-    return Response(answer.content, media_type=answer.media_type, headers=headers)
+    part = part_of(answer, byte_range)  # the player asks for ranges to seek (and Safari to play at all)
+    return Response(
+        part.content, status_code=part.status, media_type=answer.media_type, headers=headers | part.headers
+    )

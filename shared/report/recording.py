@@ -8,13 +8,14 @@ local folder, which no browser could open by itself: its URL is a `file://` path
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from shared.blobs.base import BlobStore, check_blob_name
 from shared.models import Call
 
-__all__ = ["RecordingAnswer", "recording_answer", "recording_blob_name"]
+__all__ = ["RecordingAnswer", "RecordingPart", "part_of", "recording_answer", "recording_blob_name"]
 
 AUDIO_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg", "ogg": "audio/ogg"}
 
@@ -25,6 +26,46 @@ class RecordingAnswer:
     content: bytes = b""
     media_type: str = "audio/wav"
     location: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordingPart:
+    """What the route sends for the bytes of a recording: the whole (200), the range asked (206),
+    or nothing when the range starts past the end (416)."""
+
+    status: int
+    content: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+_RANGE = re.compile(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", re.IGNORECASE)
+
+
+def part_of(answer: RecordingAnswer, range_header: str | None) -> RecordingPart:
+    """The part of `answer.content` a `Range` header asks for (RFC 9110 section 14): one range,
+    `first-last`, `first-` or `-suffix`; a header that is not one well-formed byte range (several
+    ranges, another unit, last before first) is ignored and the whole file is sent."""
+    content, size = answer.content, len(answer.content)
+    whole = RecordingPart(200, content, {"Accept-Ranges": "bytes"})
+    found = _RANGE.fullmatch(range_header or "")
+    if found is None or not (found[1] or found[2]):
+        return whole
+    if found[1]:
+        first = int(found[1])
+        last = min(int(found[2]), size - 1) if found[2] else size - 1
+        if found[2] and int(found[2]) < first:
+            return whole
+    else:
+        first, last = max(0, size - int(found[2])), size - 1
+        if int(found[2]) == 0:
+            first = size  # a zero-length suffix asks for nothing
+    if first >= size:
+        return RecordingPart(416, b"", {"Accept-Ranges": "bytes", "Content-Range": f"bytes */{size}"})
+    return RecordingPart(
+        206,
+        content[first : last + 1],
+        {"Accept-Ranges": "bytes", "Content-Range": f"bytes {first}-{last}/{size}"},
+    )
 
 
 def recording_blob_name(call: Call) -> str | None:

@@ -231,3 +231,19 @@ def test_the_recording_needs_the_page_access(server: Server, page: Page) -> None
     assert answer.status == 200 and len(answer.body()) > RATE
     other = server.calls[2]  # no recording
     assert page.request.get(f"{server.url}{REPORT_PATH}/{other.call_id}/recording?key={KEY}").status == 404
+
+
+def test_the_recording_answers_byte_ranges(server: Server, page: Page) -> None:
+    """Seeking in a long recording, and Safari's player, need ranges from the app itself."""
+    url = f"{server.url}{REPORT_PATH}/{server.calls[0].call_id}/recording?key={KEY}"
+    whole = page.request.get(url)
+    assert whole.status == 200 and whole.headers["accept-ranges"] == "bytes"
+    size = len(whole.body())
+    part = page.request.get(url, headers={"Range": "bytes=100-199"})
+    assert part.status == 206 and part.body() == whole.body()[100:200]
+    assert part.headers["content-range"] == f"bytes 100-199/{size}"
+    assert part.headers["content-type"] == "audio/wav"
+    tail = page.request.get(url, headers={"Range": "bytes=-44"})
+    assert tail.status == 206 and tail.body() == whole.body()[-44:]
+    past = page.request.get(url, headers={"Range": f"bytes={size}-"})
+    assert past.status == 416 and past.headers["content-range"] == f"bytes */{size}"
