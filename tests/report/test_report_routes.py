@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,10 +17,12 @@ import httpx
 import pytest
 
 from blueprints.api import create_api
+from shared.blobs.files import FileBlobStore
 from shared.insights.links import report_link
 from shared.models import Call
 from shared.report.access import REPORT_PATH, relative_report_link
 from shared.settings import Settings
+from shared.store.sqlite import SqliteCallStore
 from tests.report.support import KEY, MAIN_PHONE, OTHER_PHONE, SECRET_MARKERS, report_settings, seed
 
 ROW = re.compile(r'<tr class="call-row" data-call-id="([0-9a-f-]+)">')
@@ -241,28 +244,65 @@ async def test_secrets_never_reach_a_page(seeded: tuple[httpx.AsyncClient, list[
         assert "etag" not in page.text.lower()
 
 
+Get = Callable[..., Awaitable[func.HttpResponse]]
+
+
+@contextlib.asynccontextmanager
+async def functions_host(settings: Settings) -> AsyncIterator[Get]:
+    """The report app as the Azure Functions ASGI function the host calls: `get(path, headers)`."""
+    app = func.AsgiFunctionApp(app=create_api(settings), http_auth_level=func.AuthLevel.ANONYMOUS)
+    (function,) = app.get_functions()
+    handler = function.get_user_function()
+
+    async def get(path: str, headers: dict[str, str] | None = None) -> func.HttpResponse:
+        request = func.HttpRequest(
+            method="GET", url=f"http://localhost:7071{path}", headers=headers or {}, body=b""
+        )
+        response: func.HttpResponse = await handler(request, None)
+        return response
+
+    try:
+        yield get
+    finally:  # shut the app down here: the SDK's __del__ would call asyncio.run inside this event loop
+        if app.startup_task_done:
+            await app.middleware.notify_shutdown()  # type: ignore[no-untyped-call]
+            app.startup_task_done = False
+
+
 async def test_the_functions_host_routes_the_report(tmp_path: Path) -> None:
     """Through the Azure Functions ASGI function, whose host only serves paths under `routePrefix`."""
     host = json.loads((Path(__file__).parents[2] / "host.json").read_text())
     assert REPORT_PATH.startswith("/" + host["extensions"]["http"]["routePrefix"] + "/")
     settings = report_settings(tmp_path)
     full, *_rest = await seed(settings)
-    app = func.AsgiFunctionApp(app=create_api(settings), http_auth_level=func.AuthLevel.ANONYMOUS)
-    (function,) = app.get_functions()
-    handler = function.get_user_function()
-
-    async def get(path: str) -> func.HttpResponse:
-        request = func.HttpRequest(method="GET", url=f"http://localhost:7071{path}", headers={}, body=b"")
-        response: func.HttpResponse = await handler(request, None)
-        return response
-
-    try:
+    async with functions_host(settings) as get:
         assert (await get(REPORT_PATH)).status_code == 401
         assert (await get(f"{REPORT_PATH}?key={KEY}")).status_code == 200
         signed = await get(relative_report_link(settings, full))
         assert signed.status_code == 200
         assert "Kitchen water leak" in signed.get_body().decode()
-    finally:  # shut the app down here: the SDK's __del__ would call asyncio.run inside this event loop
-        if app.startup_task_done:
-            await app.middleware.notify_shutdown()  # type: ignore[no-untyped-call]
-            app.startup_task_done = False
+
+
+async def test_the_functions_host_passes_byte_ranges_of_a_local_recording(tmp_path: Path) -> None:
+    """The Range header reaches the app through the Functions ASGI conversion, and its 206 comes back."""
+    settings = report_settings(tmp_path, blobs={"files_dir": tmp_path / "blobs"})
+    call = Call(caller_phone=MAIN_PHONE)
+    audio = b"RIFF" + bytes(range(256)) * 8
+    blobs = FileBlobStore(settings.blobs.files_dir, settings.blobs.container)
+    call.recording_url = await blobs.put(
+        f"{call.call_id}/recording-abc-0.wav", audio, content_type="audio/wav"
+    )
+    store = SqliteCallStore(settings.store.sqlite.path)
+    try:
+        await store.create(call)
+    finally:
+        await store.close()
+    path = f"{REPORT_PATH}/{call.call_id}/recording?key={KEY}"
+    async with functions_host(settings) as get:
+        whole = await get(path)
+        assert (whole.status_code, whole.get_body()) == (200, audio)
+        assert whole.headers["Accept-Ranges"] == "bytes"
+        part = await get(path, {"Range": "bytes=0-3"})
+        assert (part.status_code, part.get_body()) == (206, b"RIFF")
+        assert part.headers["Content-Range"] == f"bytes 0-3/{len(audio)}"
+        assert part.mimetype == "audio/wav"
