@@ -38,6 +38,7 @@ class RecordingPart:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+_RANGES = {"Accept-Ranges": "bytes"}  # said on every answer with the bytes
 _RANGE = re.compile(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", re.IGNORECASE)
 
 
@@ -46,25 +47,23 @@ def part_of(answer: RecordingAnswer, range_header: str | None) -> RecordingPart:
     `first-last`, `first-` or `-suffix`; a header that is not one well-formed byte range (several
     ranges, another unit, last before first) is ignored and the whole file is sent."""
     content, size = answer.content, len(answer.content)
-    whole = RecordingPart(200, content, {"Accept-Ranges": "bytes"})
     found = _RANGE.fullmatch(range_header or "")
     if found is None or not (found[1] or found[2]):
-        return whole
-    if found[1]:
-        first = int(found[1])
-        last = min(int(found[2]), size - 1) if found[2] else size - 1
-        if found[2] and int(found[2]) < first:
-            return whole
-    else:
+        return RecordingPart(200, content, dict(_RANGES))
+    unsatisfiable = RecordingPart(416, b"", {**_RANGES, "Content-Range": f"bytes */{size}"})
+    if found[1]:  # `first-last` or `first-`
+        first, last = int(found[1]), int(found[2]) if found[2] else size - 1
+        if found[2] and last < first:  # malformed: ignored
+            return RecordingPart(200, content, dict(_RANGES))
+    elif int(found[2]) == 0:  # `-0`: a suffix of nothing
+        return unsatisfiable
+    else:  # `-suffix`: the last bytes, the whole file when it is shorter
         first, last = max(0, size - int(found[2])), size - 1
-        if int(found[2]) == 0:
-            first = size  # a zero-length suffix asks for nothing
     if first >= size:
-        return RecordingPart(416, b"", {"Accept-Ranges": "bytes", "Content-Range": f"bytes */{size}"})
+        return unsatisfiable
+    last = min(last, size - 1)
     return RecordingPart(
-        206,
-        content[first : last + 1],
-        {"Accept-Ranges": "bytes", "Content-Range": f"bytes {first}-{last}/{size}"},
+        206, content[first : last + 1], {**_RANGES, "Content-Range": f"bytes {first}-{last}/{size}"}
     )
 
 
