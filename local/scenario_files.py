@@ -151,6 +151,9 @@ class Check:
     detail: str
 
 
+ENDING_CHECKS = ("ended_by", "transfer")  # how the call ended: the "ended as intended" figure
+
+
 @dataclass
 class ScenarioResult:
     name: str
@@ -179,7 +182,7 @@ class ScenarioResult:
         scenario says nothing about its end."""
         if self.error is not None:
             return False  # the run broke off: not the intended end
-        ending = [check for check in self.checks if check.name in ("ended_by", "transfer")]
+        ending = [check for check in self.checks if check.name in ENDING_CHECKS]
         if not ending:
             return None
         return self.error is None and all(check.passed for check in ending)
@@ -254,7 +257,7 @@ def figures_line(mode: str, results: list[ScenarioResult]) -> str:
 # as intended. A recogniser can mishear one name in a long run; that is within the targets.
 FIELD_TARGETS_PCT = {"audio": 95.0, "text": 98.0}
 ENDINGS_TARGET_PCT = 95.0
-FIGURE_CHECKS = ("claim.", "ended_by", "transfer")
+FIGURE_CHECKS = ("claim.", *ENDING_CHECKS)  # the checks counted only through the figures
 
 
 def shortfalls(audio: list[ScenarioResult], text: list[ScenarioResult]) -> list[str]:
